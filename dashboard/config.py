@@ -1,0 +1,53 @@
+"""Runtime configuration, read from the environment once.
+
+Every setting has a safe local default so that ``make run`` works with no setup:
+SQLite in ``instance/``, the shipped ``data/`` folder, Thurrock as the authority.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA_DIR = ROOT / "data"
+DEFAULT_INSTANCE_DIR = ROOT / "instance"
+
+
+def _default_database_url(instance_dir: Path) -> str:
+    return f"sqlite:///{instance_dir / 'dashboard.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = DEFAULT_DATA_DIR
+    instance_dir: Path = DEFAULT_INSTANCE_DIR
+    database_url: str = ""
+    # The authority the dashboard opens on: a DfE three-digit code or a GSS code.
+    la_code: str = "883"
+    # Statistical-neighbour model: "2021" (DfE's April 2021 groupings) or "2025".
+    sn_model: str = "2025"
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8050
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "metrics.yaml"
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    data_dir = Path(env.get("DASHBOARD_DATA_DIR") or DEFAULT_DATA_DIR)
+    instance_dir = Path(env.get("DASHBOARD_INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
+    return Settings(
+        data_dir=data_dir,
+        instance_dir=instance_dir,
+        database_url=env.get("DATABASE_URL") or _default_database_url(instance_dir),
+        la_code=(env.get("DASHBOARD_LA") or "883").strip(),
+        sn_model=(env.get("DASHBOARD_SN_MODEL") or "2025").strip(),
+        redis_url=env.get("REDIS_URL") or None,
+        host=env.get("HOST") or "127.0.0.1",
+        port=int(env.get("PORT") or 8050),
+    )

@@ -1,0 +1,277 @@
+"""The metric registry: one human-editable YAML file that drives the whole product.
+
+``data/metrics.yaml`` names every metric with its definition, unit, polarity, period type,
+source, targets (which may change over time) and tolerances. It is validated on load with
+pydantic; a mistake is reported with the metric id and the field, never half-loaded.
+
+Nothing else in the code repeats a metric's title, unit or polarity: it asks the registry.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+
+class Unit(str, Enum):
+    COUNT = "count"
+    PERCENT = "percent"
+    RATE_PER_10000 = "rate_per_10000"
+    DAYS = "days"
+    CASES_PER_FTE = "cases_per_fte"
+
+
+class Polarity(str, Enum):
+    HIGHER_BETTER = "higher_better"
+    LOWER_BETTER = "lower_better"
+    NEUTRAL = "neutral"
+
+
+class PeriodType(str, Enum):
+    YEAR_TO_31_MARCH = "year_to_31_march"
+    SNAPSHOT_31_MARCH = "snapshot_31_march"
+    SNAPSHOT_30_SEPTEMBER = "snapshot_30_september"
+    YEAR_TO_30_SEPTEMBER = "year_to_30_september"
+    MONTH = "month"
+    QUARTER = "quarter"
+
+
+UNIT_SUFFIX = {
+    Unit.COUNT: "",
+    Unit.PERCENT: "%",
+    Unit.RATE_PER_10000: " per 10,000",
+    Unit.DAYS: " days",
+    Unit.CASES_PER_FTE: " cases per FTE",
+}
+
+POLARITY_WORDS = {
+    Polarity.HIGHER_BETTER: "Higher is better",
+    Polarity.LOWER_BETTER: "Lower is better",
+    Polarity.NEUTRAL: "Neutral: neither higher nor lower is better in itself",
+}
+
+
+class RegistryError(ValueError):
+    """The registry file is missing or invalid. The message names the file, metric and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Topic(_Strict):
+    id: str
+    title: str
+    description: str = ""
+
+
+class Breakdown(_Strict):
+    title: str
+    # value code -> label, in display order
+    values: dict[str, str]
+
+
+class Target(_Strict):
+    value: float
+    source: str = Field(min_length=1)
+    start: dt.date | None = None  # first period end the target applies to (inclusive)
+    end: dt.date | None = None  # last period end it applies to (inclusive)
+    agency: str | None = None  # applies only to this agency's rows
+    illustrative: bool = False  # an example target, not one anybody set: shown as such
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Target":
+        if self.start and self.end and self.end < self.start:
+            raise ValueError(f"target end {self.end} is before its start {self.start}")
+        return self
+
+    def applies(self, period_end: dt.date, agency: str | None = None) -> bool:
+        if self.start and period_end < self.start:
+            return False
+        if self.end and period_end > self.end:
+            return False
+        if self.agency and (agency or "") != self.agency:
+            return False
+        return True
+
+
+class Tolerance(_Strict):
+    value: float = Field(ge=0)
+    kind: Literal["absolute", "relative"] = "absolute"
+
+
+class Suppression(_Strict):
+    rule: Literal["none", "small_numbers"] = "small_numbers"
+    min: int = 1
+    max: int = 5
+
+
+class Metric(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    short_title: str
+    topic: str
+    definition: str
+    methodology: str
+    numerator: str | None = None
+    denominator: str | None = None
+    unit: Unit
+    decimals: int = Field(ge=0, le=3)
+    polarity: Polarity
+    period_type: PeriodType
+    source: str
+    source_url: str | None = None
+    local: bool = False  # a local measure, not comparable with DfE's published figures
+    breakdowns: list[str] = Field(default_factory=list)
+    agencies: list[str] = Field(default_factory=list)
+    targets: list[Target] = Field(default_factory=list)
+    tolerance: Tolerance = Tolerance(value=0)
+    suppression: Suppression = Suppression()
+    comparable_with: str | None = None  # id of the published metric a local one shadows
+    notes: str = ""
+
+    @field_validator("targets")
+    @classmethod
+    def _no_overlap(cls, targets: list[Target]) -> list[Target]:
+        for i, a in enumerate(targets):
+            for b in targets[i + 1 :]:
+                if (a.agency or "") != (b.agency or ""):
+                    continue
+                a0, a1 = a.start or dt.date.min, a.end or dt.date.max
+                b0, b1 = b.start or dt.date.min, b.end or dt.date.max
+                if a0 <= b1 and b0 <= a1:
+                    raise ValueError(
+                        f"targets overlap: {a.value} ({a.start} to {a.end}) and {b.value} ({b.start} to {b.end})"
+                    )
+        return targets
+
+    @property
+    def unit_suffix(self) -> str:
+        return UNIT_SUFFIX[self.unit]
+
+    @property
+    def is_rate(self) -> bool:
+        return self.unit in (Unit.PERCENT, Unit.RATE_PER_10000, Unit.CASES_PER_FTE)
+
+    def target_for(self, period_end: dt.date, agency: str | None = None) -> Target | None:
+        """The target in force for a period (and agency, where targets differ by agency)."""
+        specific = [t for t in self.targets if t.agency and t.applies(period_end, agency)]
+        if specific:
+            return specific[0]
+        general = [t for t in self.targets if not t.agency and t.applies(period_end)]
+        return general[0] if general else None
+
+
+class Registry(_Strict):
+    version: int
+    topics: list[Topic]
+    breakdowns: dict[str, Breakdown]
+    metrics: list[Metric]
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> "Registry":
+        topic_ids = {t.id for t in self.topics}
+        seen: set[str] = set()
+        problems = []
+        for m in self.metrics:
+            if m.id in seen:
+                problems.append(f"metric '{m.id}': id is used twice")
+            seen.add(m.id)
+            if m.topic not in topic_ids:
+                problems.append(f"metric '{m.id}': topic '{m.topic}' is not one of {sorted(topic_ids)}")
+            for b in m.breakdowns:
+                if b not in self.breakdowns:
+                    problems.append(f"metric '{m.id}': breakdown '{b}' is not defined under 'breakdowns'")
+        ids = {m.id for m in self.metrics}
+        for m in self.metrics:
+            if m.comparable_with and m.comparable_with not in ids:
+                problems.append(f"metric '{m.id}': comparable_with '{m.comparable_with}' is not a metric id")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # -- lookups -------------------------------------------------------------------------
+    def metric(self, metric_id: str) -> Metric:
+        for m in self.metrics:
+            if m.id == metric_id:
+                return m
+        raise KeyError(metric_id)
+
+    def get(self, metric_id: str) -> Metric | None:
+        try:
+            return self.metric(metric_id)
+        except KeyError:
+            return None
+
+    @property
+    def ids(self) -> list[str]:
+        return [m.id for m in self.metrics]
+
+    def topic(self, topic_id: str) -> Topic:
+        return next(t for t in self.topics if t.id == topic_id)
+
+    def by_topic(self, topic_id: str) -> list[Metric]:
+        return [m for m in self.metrics if m.topic == topic_id]
+
+    def breakdown_label(self, dimension: str, code: str) -> str:
+        b = self.breakdowns.get(dimension)
+        return b.values.get(code, code) if b else code
+
+
+def _format_error(path: Path, raw: dict, exc: ValidationError) -> str:
+    lines = [f"{path}: the metric registry is not valid ({exc.error_count()} problem(s)):"]
+    for err in exc.errors():
+        loc = list(err["loc"])
+        where = ".".join(str(p) for p in loc)
+        if len(loc) >= 2 and loc[0] == "metrics" and isinstance(loc[1], int):
+            try:
+                mid = raw["metrics"][loc[1]].get("id", f"#{loc[1] + 1}")
+            except Exception:  # noqa: BLE001 - best effort naming only
+                mid = f"#{loc[1] + 1}"
+            field = ".".join(str(p) for p in loc[2:]) or "(metric)"
+            where = f"metric '{mid}', field '{field}'"
+        value = err.get("input")
+        shown = "" if isinstance(value, (dict, list)) else f" (value: {value!r})"
+        lines.append(f"  - {where}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def parse_registry(text: str, path: Path | str = "metrics.yaml") -> Registry:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RegistryError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise RegistryError(f"{path}: expected a mapping with 'version', 'topics', 'breakdowns', 'metrics'")
+    try:
+        return Registry.model_validate(raw)
+    except ValidationError as exc:
+        raise RegistryError(_format_error(path, raw, exc)) from exc
+
+
+def load_registry(path: Path | str) -> Registry:
+    path = Path(path)
+    if not path.exists():
+        raise RegistryError(f"{path}: the metric registry file is missing")
+    return parse_registry(path.read_text(encoding="utf-8"), path)
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, mtime: float) -> Registry:
+    return load_registry(path)
+
+
+def get_registry(path: Path | str | None = None) -> Registry:
+    """The registry at ``path`` (default: the configured data folder), re-read when the file changes."""
+    if path is None:
+        from .config import load_settings
+
+        path = load_settings().registry_path
+    p = Path(path)
+    return _cached(str(p), p.stat().st_mtime if p.exists() else 0.0)
