@@ -74,6 +74,8 @@ class Breakdown(_Strict):
     title: str
     # value code -> label, in display order
     values: dict[str, str]
+    # True when the categories are exclusive and exhaustive, so that they must add up to the total
+    partition: bool = True
 
 
 class Target(_Strict):

@@ -1,0 +1,88 @@
+# Build, run and test the safeguarding dashboard.
+#
+# Needs only python3 (with venv) on PATH; everything else is installed into $(VENV).
+#   make run            build the SQLite database if missing or stale, then serve with gunicorn
+#   make test           all test tiers (unit, web, browser), then the PostgreSQL tier when
+#                       TEST_DATABASE_URL (or a postgresql DATABASE_URL) is set
+#   make test-unit | test-web | test-browser   one tier
+#   make bench          run the benchmarks package, when there is one
+#   make clean          remove the virtualenv and instance/
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+PY = $(VENV)/bin/python
+PIP = $(PY) -m pip
+PIP_FLAGS = -q --disable-pip-version-check --no-input
+PYTEST_FLAGS ?= -q
+RUN_STAMP = $(VENV)/.installed-run
+TEST_STAMP = $(VENV)/.installed-test
+
+export PIP_NO_INPUT = 1
+
+.PHONY: help install install-test run test test-unit test-web test-browser ensure-chromium bench clean
+
+help:
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(RUN_STAMP): pyproject.toml | $(PY)
+	$(PIP) install $(PIP_FLAGS) -e .
+	@touch $@
+
+$(TEST_STAMP): pyproject.toml $(RUN_STAMP)
+	$(PIP) install $(PIP_FLAGS) -e '.[test]'
+	@touch $@
+
+install: $(RUN_STAMP)
+
+install-test: $(TEST_STAMP)
+
+run: $(RUN_STAMP)
+	$(PY) -m dashboard build --if-stale
+	@echo "Serving on http://$${HOST:-127.0.0.1}:$${PORT:-8050}/ (gunicorn.conf.py)"
+	exec $(VENV)/bin/gunicorn app:server -c gunicorn.conf.py
+
+ensure-chromium:
+	@bash scripts/ensure-chromium.sh
+
+# One pytest run over tests/ (all tiers), so that an empty tier cannot pass silently and the
+# exit code is pytest's. The first run is always SQLite; the PostgreSQL tier repeats the suite.
+test: $(TEST_STAMP) ensure-chromium
+	env -u DASHBOARD_TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_FLAGS) tests
+	@pg_url="$${TEST_DATABASE_URL:-}"; \
+	if [ -z "$$pg_url" ] && [[ "$${DATABASE_URL:-}" == postgresql* ]]; then pg_url="$$DATABASE_URL"; fi; \
+	if [ -n "$$pg_url" ]; then \
+	    echo "== PostgreSQL tier: running the suite again with DASHBOARD_TEST_DATABASE_URL (server: $${pg_url##*@})"; \
+	    DASHBOARD_TEST_DATABASE_URL="$$pg_url" $(PY) -m pytest $(PYTEST_FLAGS) tests; \
+	else \
+	    echo "SKIPPED: PostgreSQL tier (set TEST_DATABASE_URL=postgresql://USER@HOST:5432/DBNAME)"; \
+	fi
+	@if [ -n "$${REDIS_URL:-}" ]; then \
+	    echo "Redis: REDIS_URL is set; the redis tests ran against it"; \
+	else \
+	    echo "SKIPPED: Redis tests (set REDIS_URL=redis://127.0.0.1:6379/0)"; \
+	fi
+
+test-unit: $(TEST_STAMP)
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/unit
+
+test-web: $(TEST_STAMP)
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/web
+
+test-browser: $(TEST_STAMP) ensure-chromium
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/browser
+
+bench: $(TEST_STAMP)
+	@if [ -f benchmarks/__main__.py ]; then \
+	    $(PY) -m benchmarks; \
+	else \
+	    echo "No benchmarks package (benchmarks/__main__.py) yet: nothing to run."; \
+	fi
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .hypothesis *.egg-info

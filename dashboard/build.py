@@ -1,0 +1,166 @@
+"""Build (or refresh) the store from the files in ``data/``.
+
+files -> importers (DfE published, local returns, illustrative) -> quality checks -> store.
+The whole build is one transaction: a failure leaves the previous store as it was. A
+fingerprint of the input files is kept in the ``meta`` table so ``--if-stale`` rebuilds only
+when something changed.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
+
+from . import store
+from .analysis.quality import breakdown_total_warnings, local_vs_published_warnings
+from .config import Settings
+from .importers import dfe, illustrative
+from .importers.local_return import read_local_return
+from .periods import period_label
+from .registry import Registry, load_registry
+
+log = logging.getLogger(__name__)
+
+# Bump when the build's output changes for the same input files.
+BUILD_SCHEMA = "1"
+ILLUSTRATIVE_AREAS = ("E06000034",)  # the seed's authority: the only one with local figures
+
+
+@dataclass
+class BuildResult:
+    built: bool
+    version_id: int | None
+    rows: int
+    warnings: int
+    seconds: float
+    fingerprint: str
+
+
+def input_files(data_dir: Path) -> list[Path]:
+    files = [data_dir / "metrics.yaml"]
+    files += sorted((data_dir / "dfe").glob("*.csv"))
+    files += sorted((data_dir / "local").glob("*.csv")) + sorted((data_dir / "local").glob("*.yaml"))
+    return [f for f in files if f.exists()]
+
+
+def fingerprint(data_dir: Path) -> str:
+    h = hashlib.sha256(f"schema {BUILD_SCHEMA}\n".encode())
+    for f in input_files(data_dir):
+        h.update(f.relative_to(data_dir).as_posix().encode())
+        h.update(hashlib.sha256(f.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def is_stale(engine: Engine, data_dir: Path) -> bool:
+    store.init_db(engine)
+    return store.get_meta(engine, "fingerprint") != fingerprint(data_dir)
+
+
+def collect(data_dir: Path, registry: Registry) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[dict], list[dict]]:
+    """Read every input: (areas, neighbours, observations, sources, quality flags). Pure of the database."""
+    areas = dfe.read_areas(data_dir)
+    neighbours = dfe.read_stat_neighbours(data_dir)
+    obs, sources = dfe.read_observations(data_dir, registry)
+    obs = obs.assign(illustrative=False)
+
+    codes = {c: c for c in areas["code"]}
+    codes.update({str(o): c for o, c in zip(areas["old_code"], areas["code"]) if o})
+    frames = [obs]
+    flags: list[dict] = []
+    local_rows: list[dict] = []
+    for path in sorted((data_dir / "local").glob("*.csv")):
+        ret = read_local_return(path, registry, codes)
+        if ret.errors:
+            raise ValueError("Local return refused:\n" + "\n".join(str(p) for p in ret.errors))
+        sources.append(ret.source)
+        local_rows += ret.rows
+        for p in ret.warnings:
+            flags.append(dict(metric_id="", area_code="", period_end=None, severity="warning",
+                              source_key=ret.source["key"], message=str(p)))
+    if local_rows:
+        frames.append(pd.DataFrame(local_rows).assign(illustrative=False))
+    gen_rows = [r for area in ILLUSTRATIVE_AREAS for r in illustrative.generate(area, local_rows)]
+    if gen_rows:
+        sources.append(illustrative.SOURCE)
+        frames.append(pd.DataFrame(gen_rows))
+    allobs = pd.concat(frames, ignore_index=True)
+    allobs["agency"] = allobs["agency"].fillna("")
+    allobs["breakdown"] = allobs["breakdown"].fillna("")
+    allobs["breakdown_value"] = allobs["breakdown_value"].fillna("")
+    allobs["status"] = allobs["status"].fillna("")
+
+    partitions = {k for k, b in registry.breakdowns.items() if b.partition}
+    local = allobs[allobs["source_key"].str.startswith("local/")]
+    flags += breakdown_total_warnings(local, partitions)
+    kinds = {s["key"]: s["kind"] for s in sources}
+    flags += local_vs_published_warnings(allobs, kinds)
+    return areas, neighbours, allobs, sources, flags
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    """DataFrame rows as dicts with None (not NaN) for missing values."""
+    return [{k: (None if (v is not None and not isinstance(v, str) and pd.isna(v)) else v) for k, v in r.items()}
+            for r in df.to_dict("records")]
+
+
+def build(settings: Settings, *, if_stale: bool = False, created_by: str = "system") -> BuildResult:
+    t0 = time.perf_counter()
+    engine = store.get_engine(settings.database_url)
+    store.init_db(engine)
+    fp = fingerprint(settings.data_dir)
+    if if_stale and store.get_meta(engine, "fingerprint") == fp:
+        cur = store.current_version(engine)
+        return BuildResult(False, cur.id if cur else None, cur.rows if cur else 0, 0, time.perf_counter() - t0, fp)
+
+    registry = load_registry(settings.registry_path)
+    areas, neighbours, obs, sources, flags = collect(settings.data_dir, registry)
+    period_types = {m.id: m.period_type for m in registry.metrics}
+    known = set(period_types)
+    unknown = sorted(set(obs["metric_id"]) - known)
+    if unknown:
+        raise ValueError(f"importers produced metric ids missing from the registry: {unknown}")
+    obs = obs.assign(period_label=[period_label(period_types[m], d) for m, d in zip(obs["metric_id"], obs["period_end"])])
+
+    with store.session_scope(engine) as s:
+        # Everything the build owns is replaced; one transaction, so readers see old or new, never half.
+        for table in (store.QualityFlag, store.Observation, store.StatNeighbour, store.Area, store.Source):
+            s.execute(delete(table))
+        s.execute(delete(store.DataVersion).where(store.DataVersion.kind == "build"))
+        s.execute(insert(store.Area), _records(areas[["code", "old_code", "name", "level", "region_code"]]))
+        s.execute(insert(store.StatNeighbour), _records(neighbours))
+        s.execute(insert(store.Source), [
+            {k: src.get(k) for k in ("key", "kind", "title", "publisher", "vintage", "licence", "url", "sha256")}
+            | {"licence": src.get("licence") or ""}
+            for src in sources
+        ])
+        source_ids = dict(s.execute(select(store.Source.key, store.Source.id)).all())
+        version = store.DataVersion(created_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), kind="build",
+                                    label="Built from data/", fingerprint=fp, created_by=created_by, rows=len(obs))
+        s.add(version)
+        s.flush()
+        obs = obs.assign(source_id=obs["source_key"].map(source_ids), version_id=version.id)
+        cols = ["metric_id", "area_code", "period_end", "period_label", "agency", "breakdown", "breakdown_value",
+                "value", "numerator", "denominator", "published_value", "status", "illustrative", "source_id",
+                "version_id", "note"]
+        recs = _records(obs[cols])
+        for i in range(0, len(recs), 20000):
+            s.execute(insert(store.Observation), recs[i:i + 20000])
+        if flags:
+            s.execute(insert(store.QualityFlag), [
+                dict(metric_id=f["metric_id"], area_code=f["area_code"], period_end=f["period_end"],
+                     severity=f["severity"], message=f["message"], source_id=source_ids.get(f.get("source_key")),
+                     version_id=version.id)
+                for f in flags
+            ])
+        merged = s.merge(store.Meta(key="fingerprint", value=fp))
+        s.add(merged)
+        version_id = version.id
+    log.info("built data version %s: %s observations, %s warnings", version_id, len(obs), len(flags))
+    return BuildResult(True, version_id, len(obs), len(flags), time.perf_counter() - t0, fp)

@@ -1,0 +1,190 @@
+"""The one data manager: every read of the store goes through here.
+
+It loads the current data version's observations once, resolves precedence between sources,
+and indexes them by (metric, area), caching the result under the data version so that a new
+version is picked up by every worker without a restart. Callers get read-only views; figures
+and pages never touch the database themselves.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+
+from . import store
+from .analysis.series import ENGLAND, resolve
+from .config import Settings, load_settings
+from .registry import Registry, get_registry
+
+
+class NoData(RuntimeError):
+    """The store has not been built yet."""
+
+
+@dataclass
+class Snapshot:
+    """Everything the screens read, for one data version."""
+
+    version_id: int
+    version_label: str
+    built_at: dt.datetime
+    frame: pd.DataFrame  # resolved observations
+    areas: pd.DataFrame  # code, old_code, name, level, region_code
+    neighbours: pd.DataFrame  # model, la_code, rank, neighbour_code, closeness
+    sources: pd.DataFrame  # key, kind, title, publisher, vintage, licence, url
+    flags: pd.DataFrame  # metric_id, area_code, period_end, severity, message
+    _groups: dict = field(default_factory=dict, repr=False)
+
+    @cached_property
+    def by_metric_area(self) -> dict[tuple[str, str], pd.DataFrame]:
+        return {k: g.reset_index(drop=True) for k, g in self.frame.groupby(["metric_id", "area_code"], sort=False)}
+
+    def rows(self, metric_id: str, area_code: str) -> pd.DataFrame:
+        got = self.by_metric_area.get((metric_id, area_code))
+        return got if got is not None else self.frame.iloc[0:0]
+
+    def rows_by_area(self, metric_id: str, codes: list[str]) -> dict[str, pd.DataFrame]:
+        return {c: self.rows(metric_id, c) for c in codes}
+
+    @property
+    def newest_period(self) -> dt.date | None:
+        real = self.frame[~self.frame["illustrative"]]
+        return None if real.empty else real["period_end"].max()
+
+    # -- areas ---------------------------------------------------------------------------
+    @cached_property
+    def _area_index(self) -> dict[str, dict]:
+        idx: dict[str, dict] = {}
+        for rec in self.areas.to_dict("records"):
+            idx[rec["code"]] = rec
+            if rec.get("old_code"):
+                idx.setdefault(str(rec["old_code"]), rec)
+        return idx
+
+    def area(self, code: str) -> dict | None:
+        """An area by DfE (883) or GSS (E06000034) code."""
+        return self._area_index.get(str(code).strip().upper()) or self._area_index.get(str(code).strip())
+
+    def local_authorities(self) -> list[dict]:
+        las = self.areas[self.areas["level"] == "la"].sort_values("name")
+        return las.to_dict("records")
+
+    def region_of(self, la_code: str) -> dict | None:
+        a = self.area(la_code)
+        return self.area(a["region_code"]) if a and a.get("region_code") else None
+
+    def neighbour_codes(self, la_code: str, model: str) -> list[str]:
+        n = self.neighbours[(self.neighbours["la_code"] == la_code) & (self.neighbours["model"] == model)]
+        return list(n.sort_values("rank")["neighbour_code"])
+
+    def flags_for(self, metric_id: str, area_code: str) -> pd.DataFrame:
+        f = self.flags
+        return f[(f["metric_id"] == metric_id) & (f["area_code"] == area_code)]
+
+    def source(self, key: str) -> dict:
+        s = self.sources[self.sources["key"] == key]
+        return s.iloc[0].to_dict() if not s.empty else {}
+
+    @property
+    def england(self) -> str:
+        return ENGLAND
+
+
+_lock = threading.Lock()
+_cache: dict[tuple[str, int], Snapshot] = {}
+
+
+def current_version_id(engine: Engine) -> int | None:
+    with engine.connect() as c:
+        return c.execute(select(func.max(store.DataVersion.id))).scalar()
+
+
+def _load(engine: Engine, version_id: int) -> Snapshot:
+    with engine.connect() as c:
+        ver = c.execute(select(store.DataVersion).where(store.DataVersion.id == version_id)).one()
+        q = (
+            select(store.Observation.metric_id, store.Observation.area_code, store.Observation.period_end,
+                   store.Observation.period_label, store.Observation.agency, store.Observation.breakdown,
+                   store.Observation.breakdown_value, store.Observation.value, store.Observation.numerator,
+                   store.Observation.denominator, store.Observation.published_value, store.Observation.status,
+                   store.Observation.illustrative, store.Observation.note,
+                   store.Source.key.label("source_key"), store.Source.kind.label("source_kind"),
+                   store.Source.title.label("source_title"))
+            .join(store.Source, store.Source.id == store.Observation.source_id)
+        )
+        frame = pd.DataFrame(c.execute(q).all(), columns=list(q.selected_columns.keys()))
+        areas = pd.DataFrame(c.execute(select(store.Area.code, store.Area.old_code, store.Area.name, store.Area.level,
+                                              store.Area.region_code)).all(),
+                             columns=["code", "old_code", "name", "level", "region_code"])
+        neighbours = pd.DataFrame(c.execute(select(store.StatNeighbour.model, store.StatNeighbour.la_code,
+                                                   store.StatNeighbour.rank, store.StatNeighbour.neighbour_code,
+                                                   store.StatNeighbour.closeness)).all(),
+                                  columns=["model", "la_code", "rank", "neighbour_code", "closeness"])
+        sources = pd.DataFrame(c.execute(select(store.Source.key, store.Source.kind, store.Source.title,
+                                                store.Source.publisher, store.Source.vintage, store.Source.licence,
+                                                store.Source.url)).all(),
+                               columns=["key", "kind", "title", "publisher", "vintage", "licence", "url"])
+        flags = pd.DataFrame(c.execute(select(store.QualityFlag.metric_id, store.QualityFlag.area_code,
+                                              store.QualityFlag.period_end, store.QualityFlag.severity,
+                                              store.QualityFlag.message)).all(),
+                             columns=["metric_id", "area_code", "period_end", "severity", "message"])
+    frame["illustrative"] = frame["illustrative"].astype(bool)
+    for col in ("value", "numerator", "denominator", "published_value"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
+    frame = resolve(frame)
+    return Snapshot(version_id=ver.id, version_label=ver.label, built_at=ver.created_at, frame=frame, areas=areas,
+                    neighbours=neighbours, sources=sources, flags=flags)
+
+
+@dataclass
+class DataManager:
+    settings: Settings
+
+    @cached_property
+    def engine(self) -> Engine:
+        return store.get_engine(self.settings.database_url)
+
+    @property
+    def registry(self) -> Registry:
+        return get_registry(self.settings.registry_path)
+
+    def snapshot(self) -> Snapshot:
+        """The current version's snapshot, loaded once per version per process."""
+        version = current_version_id(self.engine)
+        if version is None:
+            raise NoData("the store is empty: run `python -m dashboard build`")
+        key = (self.settings.database_url, version)
+        snap = _cache.get(key)
+        if snap is None:
+            with _lock:
+                snap = _cache.get(key)
+                if snap is None:
+                    snap = _load(self.engine, version)
+                    for old in [k for k in _cache if k[0] == key[0]]:
+                        del _cache[old]
+                    _cache[key] = snap
+        return snap
+
+    def default_la(self) -> str:
+        """The configured authority as a GSS code."""
+        a = self.snapshot().area(self.settings.la_code)
+        if a is None or a["level"] != "la":
+            raise ValueError(f"DASHBOARD_LA={self.settings.la_code!r} is not an English local authority code")
+        return a["code"]
+
+
+_manager: DataManager | None = None
+
+
+def get_manager(settings: Settings | None = None) -> DataManager:
+    global _manager
+    if settings is not None:
+        return DataManager(settings)
+    if _manager is None:
+        _manager = DataManager(load_settings())
+    return _manager

@@ -1,0 +1,207 @@
+"""Figures as plain dicts: data in, a Plotly figure out. No Dash import.
+
+Dicts cost a fraction of ``go.Figure`` and carry no template (plotly.py's default template is
+two thirds of a figure's JSON). Colours are the Government Analysis Function palette; RAG
+points use a shape as well as a colour, so status never depends on colour alone.
+"""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import pandas as pd
+
+from .analysis.rag import RagStatus, assess_metric, rag_bands
+from .formatting import is_missing, value_text
+from .registry import Metric, Polarity, Unit
+
+# Government Analysis Function categorical palette (accessible on white).
+PALETTE = {
+    "la": "#12436D",  # dark blue
+    "england": "#3D3D3D",  # dark grey
+    "region": "#28A197",  # turquoise
+    "sn": "#801650",  # dark pink
+    "target": "#F46A25",  # orange
+}
+SERIES_COLOURS = ["#12436D", "#28A197", "#801650", "#F46A25", "#3D3D3D", "#A285D1"]
+RAG_COLOURS = {
+    RagStatus.GREEN: "#00703C",
+    RagStatus.AMBER: "#B35900",
+    RagStatus.RED: "#D4351C",
+    RagStatus.NO_TARGET: "#505A5F",
+    RagStatus.NO_DATA: "#505A5F",
+    RagStatus.NEUTRAL: "#12436D",
+}
+RAG_MARKERS = {
+    RagStatus.GREEN: "circle",
+    RagStatus.AMBER: "triangle-up",
+    RagStatus.RED: "diamond",
+    RagStatus.NO_TARGET: "square",
+    RagStatus.NO_DATA: "x",
+    RagStatus.NEUTRAL: "circle-open",
+}
+BAND_FILL = {RagStatus.GREEN: "rgba(0,112,60,0.08)", RagStatus.AMBER: "rgba(244,119,56,0.12)",
+             RagStatus.RED: "rgba(212,53,28,0.08)"}
+FONT = {"family": "Arial, Helvetica, sans-serif", "size": 14, "color": "#0B0C0C"}
+
+
+def _axis_title(metric: Metric) -> str:
+    return {Unit.PERCENT: "%", Unit.RATE_PER_10000: "per 10,000 children", Unit.COUNT: "number",
+            Unit.DAYS: "days", Unit.CASES_PER_FTE: "cases per FTE"}[metric.unit]
+
+
+def base_layout(title: str, y_title: str = "", height: int = 340) -> dict:
+    return {
+        "title": {"text": title, "x": 0, "xanchor": "left", "font": {"size": 16}},
+        "font": FONT,
+        "height": height,
+        "margin": {"l": 56, "r": 16, "t": 56, "b": 48},
+        "paper_bgcolor": "#FFFFFF",
+        "plot_bgcolor": "#FFFFFF",
+        "hovermode": "x unified",
+        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+        "xaxis": {"type": "category", "showgrid": False, "linecolor": "#505A5F", "ticks": "outside"},
+        "yaxis": {"title": {"text": y_title}, "gridcolor": "#E5E5E5", "zeroline": False, "rangemode": "tozero"},
+    }
+
+
+def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame, comparators: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The long table a trend chart draws, and exactly what its table and CSV show.
+
+    Columns: series, period, period_end, value, numerator, denominator, status, target, rag, rag_status,
+    source, illustrative.
+    """
+    rows = []
+    for r in la_series.itertuples(index=False):
+        value = None if is_missing(r.value) else float(r.value)
+        t = metric.target_for(r.period_end, r.agency or None)
+        res = assess_metric(metric, value, r.period_end, agency=r.agency or None, status_symbol=r.status)
+        rows.append({"series": la_name, "period": r.period_label, "period_end": r.period_end, "value": value,
+                     "numerator": None if is_missing(r.numerator) else r.numerator,
+                     "denominator": None if is_missing(r.denominator) else r.denominator,
+                     "status": r.status or "", "target": t.value if t else None, "rag": res.label,
+                     "rag_status": res.status.value,
+                     "source": r.source_title, "illustrative": bool(r.illustrative)})
+    for name, df in comparators.items():
+        for r in df.itertuples(index=False):
+            value = None if is_missing(r.value) else float(r.value)
+            rows.append({"series": name, "period": r.period_label, "period_end": r.period_end, "value": value,
+                         "numerator": getattr(r, "numerator", None), "denominator": getattr(r, "denominator", None),
+                         "status": getattr(r, "status", "") or "", "target": None, "rag": "", "rag_status": "",
+                         "source": getattr(r, "source_title", "Median of statistical neighbours"),
+                         "illustrative": bool(getattr(r, "illustrative", False))})
+    cols = ["series", "period", "period_end", "value", "numerator", "denominator", "status", "target", "rag",
+            "rag_status", "source", "illustrative"]
+    out = pd.DataFrame(rows, columns=cols)
+    for col in ("numerator", "denominator"):
+        out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
+def trend_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str) -> dict:
+    """Trend of the authority with comparators, the target line and RAG bands, from ``chart_data``."""
+    periods = list(dict.fromkeys(data.sort_values("period_end")["period"]))
+    layout = base_layout(title, _axis_title(metric))
+    layout["xaxis"]["categoryorder"] = "array"
+    layout["xaxis"]["categoryarray"] = periods
+    traces: list[dict] = []
+    la = data[data["series"] == la_name]
+    fmt = f".{metric.decimals}f"
+    suffix = "%" if metric.unit is Unit.PERCENT else ""
+    for i, (name, df) in enumerate((n, data[data["series"] == n]) for n in dict.fromkeys(data["series"])):
+        if name == la_name:
+            continue
+        colour = {0: PALETTE["england"], 1: PALETTE["region"], 2: PALETTE["sn"]}.get(i - 1, SERIES_COLOURS[i % 6])
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": list(df["period"]),
+                       "y": [None if is_missing(v) else v for v in df["value"]],
+                       "line": {"color": colour, "width": 2, "dash": ["dot", "dash", "dashdot"][i % 3]},
+                       "marker": {"size": 6, "color": colour},
+                       "hovertemplate": f"%{{y:{fmt}}}{suffix}<extra>{name}</extra>"})
+    targets = la[la["target"].notna()]
+    if not targets.empty:
+        traces.append({"type": "scatter", "mode": "lines", "name": "Target", "x": list(targets["period"]),
+                       "y": list(targets["target"]), "line": {"color": PALETTE["target"], "width": 2, "shape": "hv",
+                                                             "dash": "longdash"},
+                       "hovertemplate": f"Target %{{y:{fmt}}}{suffix}<extra></extra>"})
+        last_t = metric.target_for(la["period_end"].iloc[-1])
+        if last_t is not None and metric.polarity is not Polarity.NEUTRAL:
+            vals = [v for v in list(data["value"]) + list(targets["target"]) if not is_missing(v)]
+            lo, hi = min(vals + [0]), max(vals) * 1.1 if vals else 1
+            if metric.unit is Unit.PERCENT:
+                hi = min(max(hi, last_t.value + 5), 100.5)
+            layout["yaxis"]["range"] = [lo, hi]
+            layout["shapes"] = [
+                {"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": b["y0"], "y1": b["y1"],
+                 "fillcolor": BAND_FILL[b["status"]], "line": {"width": 0}, "layer": "below"}
+                for b in rag_bands(metric.polarity, last_t.value, metric.tolerance.value, metric.tolerance.kind, lo, hi)
+                if b["status"] in BAND_FILL
+            ]
+    statuses = [RagStatus(s) for s in la["rag_status"]]
+    traces.append({
+        "type": "scatter", "mode": "lines+markers", "name": la_name, "x": list(la["period"]),
+        "y": [None if is_missing(v) else v for v in la["value"]],
+        "line": {"color": PALETTE["la"], "width": 3},
+        "marker": {"size": 11, "color": [RAG_COLOURS[s] for s in statuses],
+                   "symbol": [RAG_MARKERS[s] for s in statuses], "line": {"color": "#FFFFFF", "width": 1}},
+        "customdata": [[lbl, "Illustrative" if ill else ""] for lbl, ill in zip(la["rag"], la["illustrative"])],
+        "hovertemplate": f"%{{y:{fmt}}}{suffix} %{{customdata[0]}} %{{customdata[1]}}<extra>{la_name}</extra>",
+    })
+    return {"data": traces, "layout": layout}
+
+
+def bar_figure(metric: Metric, labels: list[str], values: list[float | None], title: str,
+               colours: list[str] | None = None, height: int = 320) -> dict:
+    """Horizontal bars, one per category, labelled with their values."""
+    layout = base_layout(title, "", height)
+    layout["hovermode"] = "closest"
+    layout["xaxis"] = {"title": {"text": _axis_title(metric)}, "gridcolor": "#E5E5E5", "rangemode": "tozero"}
+    layout["yaxis"] = {"type": "category", "autorange": "reversed", "automargin": True}
+    layout["margin"]["l"] = 120
+    text = [value_text(metric, v) if not is_missing(v) else "no data" for v in values]
+    return {"data": [{"type": "bar", "orientation": "h", "x": values, "y": labels, "text": text,
+                      "textposition": "outside", "cliponaxis": False,
+                      "marker": {"color": colours or PALETTE["la"]},
+                      "hovertemplate": "%{y}: %{text}<extra></extra>"}],
+            "layout": layout}
+
+
+def grouped_bar_figure(metric: Metric, categories: list[str], groups: dict[str, list[float | None]], title: str,
+                       target: float | None = None, height: int = 340) -> dict:
+    """Vertical grouped bars (e.g. training level by agency) with an optional target line."""
+    layout = base_layout(title, _axis_title(metric), height)
+    layout["hovermode"] = "closest"
+    layout["barmode"] = "group"
+    traces = [{"type": "bar", "name": g, "x": categories, "y": vals, "marker": {"color": SERIES_COLOURS[i % 6]},
+               "hovertemplate": f"%{{x}}, {g}: %{{y:.{metric.decimals}f}}<extra></extra>"}
+              for i, (g, vals) in enumerate(groups.items())]
+    if target is not None:
+        layout["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": target, "y1": target,
+                             "line": {"color": PALETTE["target"], "width": 2, "dash": "longdash"}}]
+        layout["annotations"] = [{"xref": "paper", "x": 1, "y": target, "xanchor": "right", "yanchor": "bottom",
+                                  "text": f"Target {target:g}", "showarrow": False, "font": {"color": "#0B0C0C"}}]
+    return {"data": traces, "layout": layout}
+
+
+def sparkline_svg(values: list[float | None], width: int = 120, height: int = 28, colour: str = "#12436D") -> str:
+    """A tiny inline SVG line as a data URI, for the scorecard (no chart library, no live chart)."""
+    pts = [(i, v) for i, v in enumerate(values) if not is_missing(v)]
+    if len(pts) < 2:
+        svg = f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}"></svg>'
+        return "data:image/svg+xml," + quote(svg)
+    lo, hi = min(v for _, v in pts), max(v for _, v in pts)
+    span = (hi - lo) or 1.0
+    n = max(len(values) - 1, 1)
+    coords = [(2 + (width - 4) * i / n, height - 3 - (height - 6) * (v - lo) / span) for i, v in pts]
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    lx, ly = coords[-1]
+    svg = (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}">'
+           f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>'
+           f'<circle cx="{lx:.1f}" cy="{ly:.1f}" r="3" fill="{colour}"/></svg>')
+    return "data:image/svg+xml," + quote(svg)
+
+
+def sparkline_alt(metric: Metric, spark: list[tuple[str, float | None]]) -> str:
+    pts = [(p, v) for p, v in spark if not is_missing(v)]
+    if len(pts) < 2:
+        return "Not enough points for a trend"
+    (p0, v0), (p1, v1) = pts[0], pts[-1]
+    return f"Trend from {value_text(metric, v0)} in {p0} to {value_text(metric, v1)} in {p1}"

@@ -1,0 +1,58 @@
+"""The page shell: navigation, authority picker, the "as at" line. Layout only."""
+from __future__ import annotations
+
+from dash import dcc, html
+
+from ..views import Context, as_at
+from ..web.components import as_at_line
+
+NAV = [
+    ("/", "Overview"),
+    ("/topic/child_protection", "Child protection"),
+    ("/topic/children_in_need", "Children in need"),
+    ("/topic/looked_after", "Looked-after children"),
+    ("/topic/workforce", "Workforce"),
+    ("/topic/training", "Training and supervision"),
+    ("/about", "About the data"),
+]
+
+
+def nav(ctx: Context | None, active: str) -> html.Nav:
+    q = ctx.state.shared_query() if ctx else ""
+    items = []
+    for href, label in NAV:
+        current = href == active
+        text = [label, html.Span(" (current page)", className="visually-hidden")] if current else label
+        items.append(html.Li(dcc.Link(text, href=href + q, className="nav-link" + (" active" if current else "")),
+                             className="nav-item"))
+    return html.Nav(html.Ul(items, className="nav nav-pills flex-wrap"), className="site-nav",
+                    **{"aria-label": "Main"})
+
+
+def authority_picker(ctx: Context) -> html.Div:
+    options = [{"label": f"{a['name']} ({a['old_code']})", "value": a["code"]} for a in ctx.snap.local_authorities()]
+    return html.Div([
+        html.Label("Authority", htmlFor="la-select", className="form-label me-2 mb-0"),
+        dcc.Dropdown(id="la-select", options=options, value=ctx.la_code, clearable=False, searchable=True,
+                     className="la-select"),
+    ], className="authority-picker d-flex align-items-center")
+
+
+def shell(ctx: Context | None, active: str, title: str, children: list, *, subtitle: str | None = None) -> html.Div:
+    head = [html.H1(title, id="page-heading")]
+    if ctx is not None:
+        region = ctx.region["name"] if ctx.region else ""
+        head.append(html.P([html.Strong(ctx.la_name), f" ({ctx.la['old_code']}, {ctx.la_code})",
+                            f" · {region}" if region else "",
+                            f" · showing periods up to {ctx.state.as_of.isoformat()}" if ctx.state.as_of else ""],
+                           className="lead authority-line"))
+    if subtitle:
+        head.append(html.P(subtitle, className="subtitle"))
+    top = [nav(ctx, active)]
+    if ctx is not None:
+        top.append(authority_picker(ctx))
+    body = [html.Div(top, className="top-bar d-flex flex-wrap justify-content-between align-items-center gap-2"),
+            html.Main(head + ([as_at_line(as_at(ctx.snap), ctx.snap.version_id)] if ctx else []) + children,
+                      id="main", tabIndex=-1),
+            dcc.Store(id="page-title", data=f"{title} - Safeguarding performance")]
+    return html.Div(body)

@@ -1,0 +1,135 @@
+"""Metric detail at a stable URL: /metric/<id>. Trend with target and RAG bands, switchable
+comparators, breakdowns, definition and source, table and CSV."""
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from dash import dcc, html
+
+from ..figures import bar_figure, trend_figure
+from ..formatting import value_text
+from ..registry import POLARITY_WORDS, Metric
+from ..state import COMPARATOR_LABELS, COMPARATORS
+from ..views import Context, MetricView, cell_label, metric_view
+from ..web.components import chart_data_table, figure_card, illustrative_badge, rag_chip
+from .common import shell
+
+
+def download_href(ctx: Context, metric: Metric, view: MetricView) -> str:
+    agency, dim, val = view.cell
+    state = ctx.state.with_(agency=agency or None, breakdown=f"{dim}:{val}" if dim else None)
+    return f"/download/metric/{quote(metric.id)}.csv{state.query()}"
+
+
+def trend_card(ctx: Context, view: MetricView) -> html.Figure:
+    metric = view.metric
+    fig = trend_figure(metric, view.data, view.data["series"].iloc[0] if not view.data.empty else ctx.la_name,
+                       view.title)
+    caption = (f"{metric.title}. {ctx.la_name}"
+               + (f" compared with {', '.join(view.comparators_shown)}" if view.comparators_shown else "")
+               + ". Points are marked by status: circle Green, triangle Amber, diamond Red, square no target."
+               + (f" Not available for this view: {', '.join(view.comparators_unavailable)}."
+                  if view.comparators_unavailable else ""))
+    return figure_card(graph_id="metric-graph", figure=fig, caption=caption,
+                       table=chart_data_table(metric, view.data, f"Data behind the chart: {metric.title}",
+                                              id="metric-table"),
+                       download_href=download_href(ctx, metric, view), illustrative=view.illustrative)
+
+
+def controls(ctx: Context, view: MetricView) -> html.Form:
+    parts = [html.Fieldset([
+        html.Legend("Compare with", className="form-label"),
+        dcc.Checklist(id="cmp-toggle", options=[{"label": COMPARATOR_LABELS[c], "value": c} for c in COMPARATORS],
+                      value=list(ctx.state.cmp), inline=True, inputClassName="form-check-input",
+                      labelClassName="form-check-label me-3"),
+    ], className="filter"), html.Fieldset([
+        html.Legend("Statistical neighbour model", className="form-label"),
+        dcc.RadioItems(id="sn-model", options=[{"label": "DfE 2025 model", "value": "2025"},
+                                               {"label": "DfE 2021 model", "value": "2021"}],
+                       value=ctx.state.sn, inline=True, inputClassName="form-check-input",
+                       labelClassName="form-check-label me-3"),
+    ], className="filter")]
+    if len(view.cells) > 1:
+        opts = [{"label": cell_label(ctx, view.metric, c), "value": "|".join(c)} for c in view.cells]
+        parts.append(html.Div([
+            html.Label("Show", htmlFor="cell-select", className="form-label"),
+            dcc.Dropdown(id="cell-select", options=opts, value="|".join(view.cell), clearable=False),
+        ], className="filter cell-filter"))
+    return html.Form(parts, className="filters d-flex flex-wrap gap-4", **{"aria-label": "Chart options"})
+
+
+def breakdown_card(ctx: Context, view: MetricView) -> html.Figure | None:
+    b = view.breakdown_latest
+    if b.empty:
+        return None
+    metric = view.metric
+    period = b["period_label"].iloc[0]
+    dims = list(dict.fromkeys(b["breakdown"]))
+    order = {code: i for d in dims for i, code in enumerate(ctx.registry.breakdowns[d].values)}
+    b = b.assign(_o=b["breakdown_value"].map(order)).sort_values(["agency", "_o"])
+    labels = [cell_label(ctx, metric, (a, d, v)) for a, d, v in zip(b["agency"], b["breakdown"], b["breakdown_value"])]
+    fig = bar_figure(metric, labels, [None if v != v else v for v in b["value"]],
+                     f"{metric.short_title} by {ctx.registry.breakdowns[dims[0]].title.lower()}, {period}",
+                     height=max(260, 40 * len(labels) + 100))
+    df = b.assign(label=labels, shown=[value_text(metric, v, s) for v, s in zip(b["value"], b["status"])],
+                  count=["" if n != n else f"{n:,.0f}" for n in b["numerator"]],
+                  total=["" if n != n else f"{n:,.0f}" for n in b["denominator"]])
+    from ..web.components import data_table
+
+    table = data_table(df, f"{metric.short_title} by category, {period}",
+                       [("label", "Category"), ("shown", "Value"), ("count", "Count"), ("total", "Total")],
+                       row_header="label")
+    return figure_card(graph_id="breakdown-graph", figure=fig,
+                       caption=f"{metric.title}, by category, {period}.", table=table, download_href=None,
+                       illustrative=bool(b["illustrative"].any()), height=max(260, 40 * len(labels) + 100))
+
+
+def about(ctx: Context, metric: Metric, view: MetricView) -> html.Section:
+    sources = list(dict.fromkeys(view.data["source"])) if not view.data.empty else []
+    dl = [
+        ("Definition", metric.definition), ("Methodology", metric.methodology),
+        ("Numerator", metric.numerator or "—"), ("Denominator", metric.denominator or "—"),
+        ("Polarity", POLARITY_WORDS[metric.polarity]), ("Period", metric.period_type.value.replace("_", " ")),
+        ("Source", metric.source), ("Sources of the values shown", "; ".join(sources) or "—"),
+    ]
+    if metric.targets:
+        dl.append(("Targets", "; ".join(
+            f"{value_text(metric, t.value)}"
+            + (f" for {t.agency}" if t.agency else "")
+            + (f" from {t.start:%-d %b %Y}" if t.start else "") + (f" to {t.end:%-d %b %Y}" if t.end else "")
+            + f" ({t.source})" for t in metric.targets)))
+    if metric.notes:
+        dl.append(("Notes", metric.notes))
+    items = []
+    for k, v in dl:
+        items += [html.Dt(k), html.Dd(v)]
+    if metric.source_url:
+        items += [html.Dt("Publication"), html.Dd(html.A(metric.source_url, href=metric.source_url))]
+    return html.Section([html.H2("Definition and source"), html.Dl(items, className="definition-list")],
+                        className="metric-about")
+
+
+def layout(ctx: Context, metric: Metric) -> html.Div:
+    view = metric_view(ctx, metric)
+    r = view.row
+    headline = html.Div([
+        html.P([html.Span(value_text(metric, r.value, r.status_symbol), className="headline-value"),
+                html.Span(f" {r.period_label}" if r.period_label else "", className="headline-period"),
+                " ", illustrative_badge() if r.illustrative else ""]),
+        rag_chip(r.rag, id="metric-rag"),
+        html.P(r.benchmark_text, className="benchmark") if r.benchmark_text else None,
+        html.P(f"Local measure: not comparable with DfE's published figures.", className="tag-local")
+        if metric.local else None,
+    ], className="metric-headline")
+    warnings = None
+    if view.flags:
+        warnings = html.Div([html.H2("Data-quality warnings", className="h5")] +
+                            [html.P(m) for m in view.flags], className="alert alert-warning", role="note")
+    bcard = breakdown_card(ctx, view)
+    return shell(ctx, "", metric.title, [
+        html.P(dcc.Link("← Back to the scorecard", href=f"/{ctx.state.shared_query()}")),
+        headline, warnings, controls(ctx, view),
+        html.Div(trend_card(ctx, view), id="trend-container"),
+        bcard,
+        about(ctx, metric, view),
+    ], subtitle=metric.definition)

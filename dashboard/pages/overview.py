@@ -1,0 +1,133 @@
+"""Overview: the scorecard grouped by topic, filterable by topic and RAG status."""
+from __future__ import annotations
+
+from dash import dcc, html
+
+from ..analysis.rag import RagStatus
+from ..analysis.scorecard import ScorecardRow, filter_rows
+from ..figures import sparkline_alt, sparkline_svg
+from ..formatting import delta_text, value_text
+from ..views import Context, scorecard
+from ..web.components import illustrative_badge, rag_chip
+from .common import shell
+
+RAG_FILTER_OPTIONS = [
+    {"label": "Red", "value": RagStatus.RED.value},
+    {"label": "Amber", "value": RagStatus.AMBER.value},
+    {"label": "Green", "value": RagStatus.GREEN.value},
+    {"label": "Not rated (neutral)", "value": RagStatus.NEUTRAL.value},
+    {"label": "No target", "value": RagStatus.NO_TARGET.value},
+    {"label": "No data", "value": RagStatus.NO_DATA.value},
+]
+CHANGE_ARROWS = {"improved": "▲ improved", "worsened": "▼ worsened", "up": "up", "down": "down",
+                 "no change": "no change"}
+
+
+def _row(ctx: Context, r: ScorecardRow) -> html.Tr:
+    metric = ctx.registry.metric(r.metric_id)
+    href = f"/metric/{r.metric_id}{ctx.state.shared_query()}"
+    name = [dcc.Link(r.short_title, href=href)]
+    if r.cell_rule:
+        name.append(html.Div(f"{r.agency + ', ' if r.agency else ''}"
+                             f"{ctx.registry.breakdown_label(r.breakdown, r.breakdown_value) if r.breakdown else ''}"
+                             f" ({r.cell_rule})", className="small text-muted"))
+    if metric.local:
+        name.append(html.Div("Local measure", className="small tag-local"))
+    value = [value_text(metric, r.value, r.status_symbol)]
+    if r.illustrative:
+        value += [" ", illustrative_badge()]
+    target = "—"
+    if r.target is not None:
+        target = [value_text(metric, r.target)] + ([" ", illustrative_badge("Illustrative target")]
+                                                   if r.target_illustrative else [])
+    if r.change.delta is None:
+        change = "—"
+    else:
+        change = [html.Span(delta_text(metric, r.change.delta)), html.Br(),
+                  html.Span(f"{CHANGE_ARROWS.get(r.change.direction, r.change.direction)} since "
+                            f"{r.change.previous_label}", className=f"small change-{r.change.direction.replace(' ', '-')}")]
+    values = [v for _, v in r.spark]
+    spark = html.Img(src=sparkline_svg(values), alt=sparkline_alt(metric, r.spark), width=120, height=28) \
+        if len([v for v in values if v is not None]) >= 2 else html.Span("—", title="Not enough points for a trend")
+    rag_cell = [rag_chip(r.rag)]
+    if r.benchmark_text:
+        rag_cell.append(html.Div(r.benchmark_text, className="small benchmark"))
+    return html.Tr([
+        html.Th(name, scope="row"),
+        html.Td(value, className="num"),
+        html.Td(r.period_label or "—"),
+        html.Td(target, className="num"),
+        html.Td(rag_cell),
+        html.Td(change),
+        html.Td(spark),
+    ], id=f"row-{r.metric_id}", className=f"rag-row-{r.rag.status.value}")
+
+
+def scorecard_tables(ctx: Context, rows: list[ScorecardRow]) -> list:
+    if not rows:
+        return [html.P("No metrics match these filters.", className="no-match", role="status")]
+    out = []
+    for topic in ctx.registry.topics:
+        trows = [r for r in rows if r.topic == topic.id]
+        if not trows:
+            continue
+        out.append(html.Section([
+            html.H2([dcc.Link(topic.title, href=f"/topic/{topic.id}{ctx.state.shared_query()}")],
+                    id=f"topic-{topic.id}"),
+            html.Div(html.Table([
+                html.Caption(f"{topic.title}: latest value, target and status for each metric"),
+                html.Thead(html.Tr([html.Th(h, scope="col") for h in
+                                    ("Metric", "Latest", "Period", "Target", "Status", "Change", "Trend")])),
+                html.Tbody([_row(ctx, r) for r in trows]),
+            ], className="table scorecard"), className="table-responsive", tabIndex=0,
+                **{"role": "region", "aria-label": f"{topic.title} scorecard"}),
+        ], className="scorecard-topic"))
+    counts = {}
+    for r in rows:
+        counts[r.rag.label] = counts.get(r.rag.label, 0) + 1
+    summary = ", ".join(f"{n} {label}" for label, n in counts.items())
+    return [html.P(f"{len(rows)} metrics shown: {summary}.", className="scorecard-summary", role="status")] + out
+
+
+def layout(ctx: Context) -> html.Div:
+    rows = scorecard(ctx)
+    shown = filter_rows(rows, ctx.state.topic, list(ctx.state.rag) or None)
+    topic_opts = [{"label": "All topics", "value": "all"}] + [{"label": t.title, "value": t.id}
+                                                               for t in ctx.registry.topics]
+    filters = html.Form([
+        html.Div([
+            html.Label("Topic", htmlFor="topic-filter", className="form-label"),
+            dcc.Dropdown(id="topic-filter", options=topic_opts, value=ctx.state.topic or "all", clearable=False,
+                         searchable=False),
+        ], className="filter"),
+        html.Fieldset([
+            html.Legend("Status", className="form-label"),
+            dcc.Checklist(id="rag-filter", options=RAG_FILTER_OPTIONS, value=list(ctx.state.rag), inline=True,
+                          className="rag-filter", inputClassName="form-check-input", labelClassName="form-check-label me-3"),
+        ], className="filter"),
+    ], className="filters d-flex flex-wrap gap-4", role="search", **{"aria-label": "Filter the scorecard"})
+    download = html.A("Download the scorecard (CSV)", id="scorecard-download", download="",
+                      href=f"/download/scorecard.csv{ctx.state.query()}", className="download-link")
+    legend = html.P(["Status is shown by word and shape: ", rag_chip(_legend(RagStatus.GREEN), with_rule=False), " ",
+                     rag_chip(_legend(RagStatus.AMBER), with_rule=False), " ",
+                     rag_chip(_legend(RagStatus.RED), with_rule=False), " ",
+                     rag_chip(_legend(RagStatus.NEUTRAL), with_rule=False), " (neutral metrics are compared with "
+                     "England instead) ", rag_chip(_legend(RagStatus.NO_TARGET), with_rule=False), " ",
+                     rag_chip(_legend(RagStatus.NO_DATA), with_rule=False),
+                     ". Open a status to read the rule behind it."], className="rag-legend")
+    return shell(ctx, "/", "Performance scorecard", [
+        legend, filters, download,
+        html.Div(scorecard_tables(ctx, shown), id="scorecard-body", **{"aria-live": "polite"}),
+    ])
+
+
+def _legend(status: RagStatus):
+    from ..analysis.rag import assess
+
+    samples = {
+        RagStatus.GREEN: dict(value=1, target=1), RagStatus.AMBER: dict(value=0.5, target=1, tolerance=1),
+        RagStatus.RED: dict(value=0, target=1), RagStatus.NEUTRAL: dict(value=1, target=None, polarity="neutral"),
+        RagStatus.NO_TARGET: dict(value=1, target=None), RagStatus.NO_DATA: dict(value=None, target=1),
+    }[status]
+    kw = {"polarity": "higher_better", **samples}
+    return assess(kw.pop("value"), **kw)

@@ -1,0 +1,211 @@
+"""The Dash application: routing, callbacks, downloads and health check.
+
+Pages are plain layout functions (``dashboard/pages``) chosen by one router callback from the
+URL, so every selection lives in the address bar. Callbacks only read the URL state and call
+``dashboard.views``; nothing here computes a number.
+"""
+from __future__ import annotations
+
+import logging
+from dash import Dash, Input, Output, State, dcc, html, no_update
+from flask import Response, jsonify, request
+
+from ..config import ROOT, Settings, load_settings
+from ..data import DataManager, NoData
+from ..pages import about, metric as metric_page, overview, topic as topic_page
+from ..pages.common import shell
+from ..state import ViewState, parse_query
+from ..views import UnknownArea, make_context, metric_csv, scorecard, scorecard_csv
+from ..analysis.scorecard import filter_rows
+
+log = logging.getLogger(__name__)
+
+INDEX = """<!DOCTYPE html>
+<html lang="en-GB">
+<head>
+{%metas%}
+<title>{%title%}</title>
+{%favicon%}
+{%css%}
+</head>
+<body>
+<a class="skip-link" href="#main">Skip to main content</a>
+{%app_entry%}
+<footer>
+{%config%}
+{%scripts%}
+{%renderer%}
+</footer>
+</body>
+</html>"""
+
+
+def _topics(mgr: DataManager) -> tuple[str, ...]:
+    return tuple(t.id for t in mgr.registry.topics)
+
+
+def _context(mgr: DataManager, search: str | None):
+    state = parse_query(search, _topics(mgr))
+    return make_context(mgr.snapshot(), mgr.registry, state, mgr.settings.la_code)
+
+
+def _message_page(title: str, text: str) -> html.Div:
+    return shell(None, "", title, [html.P(text), html.P(dcc.Link("Go to the scorecard", href="/"))])
+
+
+def render(mgr: DataManager, pathname: str | None, search: str | None):
+    """The page for a path and query: the router's one job."""
+    path = (pathname or "/").rstrip("/") or "/"
+    try:
+        ctx = _context(mgr, search)
+    except NoData:
+        return _message_page("No data yet", "The database has not been built. Run `python -m dashboard build`.")
+    except UnknownArea as exc:
+        return _message_page("Authority not found", f"{exc} is not an English local authority code.")
+    if path == "/":
+        return overview.layout(ctx)
+    if path == "/about":
+        return about.layout(ctx)
+    if path == "/accessibility":
+        return about.accessibility(ctx)
+    parts = path.strip("/").split("/")
+    if len(parts) == 2 and parts[0] == "metric":
+        m = mgr.registry.get(parts[1])
+        if m is not None:
+            return metric_page.layout(ctx, m)
+    if len(parts) == 2 and parts[0] == "topic" and parts[1] in _topics(mgr):
+        return topic_page.layout(ctx, parts[1])
+    return _message_page("Page not found", f"There is no page at {path}.")
+
+
+def create_app(settings: Settings | None = None) -> Dash:
+    settings = settings or load_settings()
+    mgr = DataManager(settings)
+    app = Dash(
+        __name__,
+        title="Safeguarding performance",
+        assets_folder=str(ROOT / "assets"),
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        compress=False,
+        update_title=None,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.index_string = INDEX
+    app.layout = html.Div([
+        dcc.Location(id="url", refresh=False),
+        dcc.Location(id="nav", refresh=True),
+        html.Header(html.Div([html.Span("Safeguarding performance", className="brand"),
+                              html.Span("Children's safeguarding partnership dashboard", className="tagline")],
+                             className="container-xl"), className="site-header"),
+        html.Div(id="page", className="container-xl"),
+        html.Footer(html.Div([
+            html.P(["Contains Department for Education and ONS statistics, Open Government Licence v3.0. ",
+                    dcc.Link("About the data", href="/about"), " · ",
+                    dcc.Link("Accessibility statement", href="/accessibility")])], className="container-xl"),
+            className="site-footer"),
+    ])
+    app.server.config["DASHBOARD_MANAGER"] = mgr
+    register_callbacks(app, mgr)
+    register_routes(app, mgr)
+    return app
+
+
+def register_callbacks(app: Dash, mgr: DataManager) -> None:
+    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
+    def route(pathname, search):
+        return render(mgr, pathname, search)
+
+    app.clientside_callback(
+        "function(t) { if (t) { document.title = t; } return window.dash_clientside.no_update; }",
+        Output("page-title", "id"), Input("page-title", "data"),
+    )
+
+    @app.callback(Output("nav", "href"), Input("la-select", "value"), State("url", "pathname"),
+                  State("url", "search"), prevent_initial_call=True)
+    def change_authority(la, pathname, search):
+        state = parse_query(search, _topics(mgr))
+        snap = mgr.snapshot()
+        area = snap.area(la or "")
+        if area is None or area["level"] != "la":
+            return no_update
+        current = snap.area(state.la or mgr.settings.la_code)
+        if current and current["code"] == area["code"]:
+            return no_update
+        return (pathname or "/") + state.with_(la=area["old_code"] or area["code"]).query()
+
+    @app.callback(Output("scorecard-body", "children"), Output("scorecard-download", "href"),
+                  Output("url", "search", allow_duplicate=True),
+                  Input("topic-filter", "value"), Input("rag-filter", "value"), State("url", "search"),
+                  prevent_initial_call=True)
+    def filter_scorecard(topic, rag, search):
+        ctx = _context(mgr, search)
+        topic = topic if topic in _topics(mgr) else None
+        state = ctx.state.with_(topic=topic, rag=tuple(v for v in (rag or []) if isinstance(v, str)))
+        state = parse_query(state.query(), _topics(mgr))  # re-validate what the browser sent
+        ctx.state = state
+        rows = filter_rows(scorecard(ctx), state.topic, list(state.rag) or None)
+        return overview.scorecard_tables(ctx, rows), f"/download/scorecard.csv{state.query()}", state.query()
+
+    @app.callback(Output("trend-container", "children"), Output("url", "search", allow_duplicate=True),
+                  Input("cmp-toggle", "value"), Input("sn-model", "value"), Input("cell-select", "value"),
+                  State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
+    def update_metric(cmp, sn, cell, pathname, search):
+        parts = (pathname or "").strip("/").split("/")
+        m = mgr.registry.get(parts[1]) if len(parts) == 2 and parts[0] == "metric" else None
+        if m is None:
+            return no_update, no_update
+        ctx = _context(mgr, search)
+        agency, dim, val = (cell or "||").split("|") if isinstance(cell, str) and cell.count("|") == 2 else ("", "", "")
+        cmp_list = ",".join(c for c in (cmp or []) if isinstance(c, str)) or "none"
+        state = parse_query(ViewState(la=ctx.state.la, sn=sn if isinstance(sn, str) else "2025",
+                                      as_of=ctx.state.as_of, agency=agency or None,
+                                      breakdown=f"{dim}:{val}" if dim else None).query() + f"&cmp={cmp_list}",
+                            _topics(mgr))
+        ctx = make_context(ctx.snap, mgr.registry, state, mgr.settings.la_code)
+        view = metric_page.metric_view(ctx, m)
+        return metric_page.trend_card(ctx, view), state.query()
+
+
+def register_routes(app: Dash, mgr: DataManager) -> None:
+    server = app.server
+
+    @server.get("/healthz")
+    def healthz():
+        try:
+            snap = mgr.snapshot()
+        except NoData:
+            return jsonify(status="no data", reason="the database has not been built"), 503
+        except Exception as exc:  # noqa: BLE001 - health must answer, not raise
+            log.warning("health check failed: %s", exc)
+            return jsonify(status="unavailable", reason=f"database unreachable: {type(exc).__name__}"), 503
+        newest = snap.newest_period
+        return jsonify(status="ok", data_version=snap.version_id, data_version_label=snap.version_label,
+                       newest_data=newest.isoformat() if newest else None,
+                       built_at=snap.built_at.isoformat() if snap.built_at else None)
+
+    def _csv(text: str, filename: str) -> Response:
+        resp = Response(text, mimetype="text/csv")
+        resp.headers["Content-Disposition"] = f"attachment; filename=\"{filename}\""
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
+    @server.get("/download/metric/<metric_id>.csv")
+    def download_metric(metric_id: str):
+        m = mgr.registry.get(metric_id)
+        if m is None:
+            return Response("Unknown metric", status=404, mimetype="text/plain")
+        try:
+            ctx = _context(mgr, request.query_string.decode("utf-8", "replace"))
+        except UnknownArea:
+            return Response("Unknown authority", status=404, mimetype="text/plain")
+        return _csv(metric_csv(ctx, m), f"{m.id}_{ctx.la['old_code'] or ctx.la_code}.csv")
+
+    @server.get("/download/scorecard.csv")
+    def download_scorecard():
+        try:
+            ctx = _context(mgr, request.query_string.decode("utf-8", "replace"))
+        except UnknownArea:
+            return Response("Unknown authority", status=404, mimetype="text/plain")
+        rows = filter_rows(scorecard(ctx), ctx.state.topic, list(ctx.state.rag) or None)
+        return _csv(scorecard_csv(ctx, rows), f"scorecard_{ctx.la['old_code'] or ctx.la_code}.csv")

@@ -1,0 +1,206 @@
+"""Fixtures and hooks shared by every test tier (unit, web, browser).
+
+Isolation rule: from the moment pytest is configured, the process environment points the
+dashboard at a throw-away instance directory, and ``DATABASE_URL`` at either
+``DASHBOARD_TEST_DATABASE_URL`` (the PostgreSQL tier) or a SQLite file inside that directory.
+A test run therefore never reads or writes the developer's ``instance/dashboard.db`` or the
+database named by their own ``DATABASE_URL``, even for modules that read settings at import
+time (``app.py``).
+
+Browser rule: a test is a browser test when it is marked ``browser``, lives under
+``tests/browser/`` or uses a dash.testing browser fixture (``dash_duo``, ``dash_br``,
+``dash_duo_mp``). Such a test needs ``chromium`` and ``chromedriver`` on PATH; when either is
+missing it is skipped (reason names what is missing), except with ``CI=true``, where it fails.
+Chromium always runs headless, with the flags in ``CHROME_ARGS`` and a fresh profile.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from dashboard.config import ROOT, Settings, load_settings
+
+TEST_DATABASE_ENV = "DASHBOARD_TEST_DATABASE_URL"
+
+BROWSER_FIXTURES = frozenset({"dash_duo", "dash_br", "dash_duo_mp"})
+BROWSER_EXECUTABLES = ("chromium", "chromedriver")
+BROWSER_TEST_DIR = ROOT / "tests" / "browser"
+
+# Flags that let Chromium run as root in a container with no display, no GPU, a small
+# /dev/shm and no outside network (background-networking flags stop it calling home).
+CHROME_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=1366,900",
+)
+
+_session_state: dict[str, object] = {"tmp_dirs": []}
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def is_ci() -> bool:
+    """True when the CI environment variable is "true" (any case)."""
+    return os.environ.get("CI", "").strip().lower() == "true"
+
+
+def make_test_settings(instance_dir: Path, env: dict[str, str] | None = None) -> Settings:
+    """Settings that keep all state in ``instance_dir``.
+
+    The database is ``DASHBOARD_TEST_DATABASE_URL`` from ``env`` (default: the process
+    environment) when set, otherwise ``sqlite:///<instance_dir>/dashboard.db``. Other
+    variables (DASHBOARD_LA, DASHBOARD_DATA_DIR, REDIS_URL ...) are taken from ``env``.
+    """
+    source = dict(os.environ if env is None else env)
+    instance_dir = Path(instance_dir)
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    source["DASHBOARD_INSTANCE_DIR"] = str(instance_dir)
+    source["DATABASE_URL"] = source.get(TEST_DATABASE_ENV) or (
+        f"sqlite:///{instance_dir / 'dashboard.db'}"
+    )
+    return load_settings(source)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    instance_dir = Path(tempfile.mkdtemp(prefix="dashboard-test-instance-"))
+    _session_state["tmp_dirs"].append(instance_dir)  # type: ignore[union-attr]
+    settings = make_test_settings(instance_dir)
+    _session_state["saved_env"] = {
+        key: os.environ.get(key) for key in ("DASHBOARD_INSTANCE_DIR", "DATABASE_URL")
+    }
+    os.environ["DASHBOARD_INSTANCE_DIR"] = str(settings.instance_dir)
+    os.environ["DATABASE_URL"] = settings.database_url
+    _session_state["settings"] = settings
+
+    # dash.testing only adds "--headless" when its --headless option is set; always set it.
+    if hasattr(config.option, "headless"):
+        config.option.headless = True
+
+    # selenium 4.2 (pinned by dash[testing]) calls urllib3 APIs that warn on every request.
+    for rule in (
+        "ignore:HTTPResponse.getheader:DeprecationWarning",
+        r"ignore:'urllib3\[secure\]' extra is deprecated:DeprecationWarning",
+    ):
+        config.addinivalue_line("filterwarnings", rule)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for key, value in (_session_state.pop("saved_env", None) or {}).items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    for path in _session_state["tmp_dirs"]:  # type: ignore[union-attr]
+        shutil.rmtree(path, ignore_errors=True)
+    _session_state["tmp_dirs"] = []
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    settings = _session_state.get("settings")
+    url = getattr(settings, "database_url", "?")
+    kind = "PostgreSQL tier" if os.environ.get(TEST_DATABASE_ENV) else "SQLite"
+    return [f"dashboard test database: {kind} ({_redact(url)})"]
+
+
+def _redact(url: str) -> str:
+    """Hide a password in a database URL for display."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        user = creds.split(":", 1)[0]
+        return f"{scheme}://{user}@{host}" if ":" in creds else url
+    return url
+
+
+@pytest.fixture(scope="session")
+def test_settings() -> Settings:
+    """The session's isolated Settings (the same values the environment now holds)."""
+    return _session_state["settings"]  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="session")
+def built_db(test_settings: Settings) -> Settings:
+    """The session database, built once from ``data/`` by ``dashboard.build.build``.
+
+    Skips the requesting tests when ``dashboard.build`` cannot be imported, so tests that do
+    not need a database keep running while it is being written.
+    """
+    build_module = pytest.importorskip("dashboard.build")
+    build_module.build(test_settings)
+    return test_settings
+
+
+# --------------------------------------------------------------------------- browser
+
+
+def missing_browser_executables() -> list[str]:
+    """Names from BROWSER_EXECUTABLES that are not on PATH."""
+    return [name for name in BROWSER_EXECUTABLES if shutil.which(name) is None]
+
+
+def _is_browser_test(item: pytest.Item) -> bool:
+    if item.get_closest_marker("browser") is not None:
+        return True
+    if BROWSER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return True
+    try:
+        Path(str(item.path)).resolve().relative_to(BROWSER_TEST_DIR)
+    except ValueError:
+        return False
+    return True
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if _is_browser_test(item) and item.get_closest_marker("browser") is None:
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def _require_browser(request: pytest.FixtureRequest) -> None:
+    """Skip (locally) or fail (CI=true) a browser test when Chromium is not installed."""
+    if request.node.get_closest_marker("browser") is None:
+        return
+    missing = missing_browser_executables()
+    if not missing:
+        return
+    message = (
+        f"{' and '.join(missing)} not found on PATH; "
+        "run scripts/ensure-chromium.sh (Debian: apt-get install chromium chromium-driver)"
+    )
+    if is_ci():
+        pytest.fail(f"CI=true but {message}", pytrace=False)
+    pytest.skip(message)
+
+
+def chrome_options():
+    """Selenium ChromeOptions with CHROME_ARGS, a fresh user-data-dir and the binary path."""
+    from selenium.webdriver.chrome.options import Options
+
+    options = Options()
+    for arg in CHROME_ARGS:
+        options.add_argument(arg)
+    profile = Path(tempfile.mkdtemp(prefix="dashboard-test-chromium-"))
+    _session_state["tmp_dirs"].append(profile)  # type: ignore[union-attr]
+    options.add_argument(f"--user-data-dir={profile}")
+    binary = os.environ.get("DASH_TEST_CHROMEPATH") or shutil.which("chromium")
+    if binary:
+        options.binary_location = binary
+    return options
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_setup_options():
+    """dash.testing hook: the Chrome options every dash_duo / dash_br browser starts with."""
+    return chrome_options()
