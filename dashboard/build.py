@@ -132,7 +132,8 @@ def build(settings: Settings, *, if_stale: bool = False, created_by: str = "syst
         # Everything the build owns is replaced; one transaction, so readers see old or new, never half.
         for table in (store.QualityFlag, store.Observation, store.StatNeighbour, store.Area, store.Source):
             s.execute(delete(table))
-        s.execute(delete(store.DataVersion).where(store.DataVersion.kind == "build"))
+        # DataVersion rows are kept as a log, so version ids only grow (SQLite reuses the id of a
+        # deleted last row) and every reader that caches by version id sees each new build.
         s.execute(insert(store.Area), _records(areas[["code", "old_code", "name", "level", "region_code"]]))
         s.execute(insert(store.StatNeighbour), _records(neighbours))
         s.execute(insert(store.Source), [

@@ -39,14 +39,29 @@ class Snapshot:
     sources: pd.DataFrame  # key, kind, title, publisher, vintage, licence, url
     flags: pd.DataFrame  # metric_id, area_code, period_end, severity, message
     _groups: dict = field(default_factory=dict, repr=False)
+    _memo: dict = field(default_factory=dict, repr=False)
 
     @cached_property
-    def by_metric_area(self) -> dict[tuple[str, str], pd.DataFrame]:
-        return {k: g.reset_index(drop=True) for k, g in self.frame.groupby(["metric_id", "area_code"], sort=False)}
+    def _positions(self) -> dict[tuple[str, str], object]:
+        return self.frame.groupby(["metric_id", "area_code"], sort=False).indices
 
     def rows(self, metric_id: str, area_code: str) -> pd.DataFrame:
-        got = self.by_metric_area.get((metric_id, area_code))
-        return got if got is not None else self.frame.iloc[0:0]
+        """The rows of one metric for one area (sliced on first use, then kept)."""
+        key = (metric_id, area_code)
+        got = self._groups.get(key)
+        if got is None:
+            pos = self._positions.get(key)
+            got = self.frame.iloc[pos].reset_index(drop=True) if pos is not None else self.frame.iloc[0:0]
+            self._groups[key] = got
+        return got
+
+    def memo(self, key: tuple, compute):
+        """Compute once per data version: results are dropped with the snapshot when the version changes."""
+        if key not in self._memo:
+            if len(self._memo) > 2000:
+                self._memo.clear()
+            self._memo[key] = compute()
+        return self._memo[key]
 
     def rows_by_area(self, metric_id: str, codes: list[str]) -> dict[str, pd.DataFrame]:
         return {c: self.rows(metric_id, c) for c in codes}
@@ -133,6 +148,7 @@ def _load(engine: Engine, version_id: int) -> Snapshot:
                                               store.QualityFlag.period_end, store.QualityFlag.severity,
                                               store.QualityFlag.message)).all(),
                              columns=["metric_id", "area_code", "period_end", "severity", "message"])
+    areas = areas.astype(object).where(areas.notna(), None)  # a missing code is None, never a truthy NaN
     frame["illustrative"] = frame["illustrative"].astype(bool)
     for col in ("value", "numerator", "denominator", "published_value"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)

@@ -59,8 +59,10 @@ def base_layout(title: str, y_title: str = "", height: int = 340) -> dict:
         "plot_bgcolor": "#FFFFFF",
         "hovermode": "x unified",
         "legend": {"orientation": "h", "y": -0.18, "x": 0},
-        "xaxis": {"type": "category", "showgrid": False, "linecolor": "#505A5F", "ticks": "outside"},
-        "yaxis": {"title": {"text": y_title}, "gridcolor": "#E5E5E5", "zeroline": False, "rangemode": "tozero"},
+        "xaxis": {"type": "category", "showgrid": False, "linecolor": "#505A5F", "ticks": "outside",
+                  "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "gridcolor": "#E5E5E5", "zeroline": False, "rangemode": "tozero",
+                  "automargin": True},
     }
 
 
@@ -122,17 +124,17 @@ def trend_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str) -
                        "y": list(targets["target"]), "line": {"color": PALETTE["target"], "width": 2, "shape": "hv",
                                                              "dash": "longdash"},
                        "hovertemplate": f"Target %{{y:{fmt}}}{suffix}<extra></extra>"})
-        last_t = metric.target_for(la["period_end"].iloc[-1])
-        if last_t is not None and metric.polarity is not Polarity.NEUTRAL:
+        last_t = float(targets["target"].iloc[-1])
+        if metric.polarity is not Polarity.NEUTRAL:
             vals = [v for v in list(data["value"]) + list(targets["target"]) if not is_missing(v)]
             lo, hi = min(vals + [0]), max(vals) * 1.1 if vals else 1
             if metric.unit is Unit.PERCENT:
-                hi = min(max(hi, last_t.value + 5), 100.5)
+                hi = min(max(hi, last_t + 5), 100.5)
             layout["yaxis"]["range"] = [lo, hi]
             layout["shapes"] = [
                 {"type": "rect", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": b["y0"], "y1": b["y1"],
                  "fillcolor": BAND_FILL[b["status"]], "line": {"width": 0}, "layer": "below"}
-                for b in rag_bands(metric.polarity, last_t.value, metric.tolerance.value, metric.tolerance.kind, lo, hi)
+                for b in rag_bands(metric.polarity, last_t, metric.tolerance.value, metric.tolerance.kind, lo, hi)
                 if b["status"] in BAND_FILL
             ]
     statuses = [RagStatus(s) for s in la["rag_status"]]
@@ -170,6 +172,7 @@ def grouped_bar_figure(metric: Metric, categories: list[str], groups: dict[str, 
     layout = base_layout(title, _axis_title(metric), height)
     layout["hovermode"] = "closest"
     layout["barmode"] = "group"
+    categories = [wrap_label(c) for c in categories]
     traces = [{"type": "bar", "name": g, "x": categories, "y": vals, "marker": {"color": SERIES_COLOURS[i % 6]},
                "hovertemplate": f"%{{x}}, {g}: %{{y:.{metric.decimals}f}}<extra></extra>"}
               for i, (g, vals) in enumerate(groups.items())]
@@ -179,6 +182,19 @@ def grouped_bar_figure(metric: Metric, categories: list[str], groups: dict[str, 
         layout["annotations"] = [{"xref": "paper", "x": 1, "y": target, "xanchor": "right", "yanchor": "bottom",
                                   "text": f"Target {target:g}", "showarrow": False, "font": {"color": "#0B0C0C"}}]
     return {"data": traces, "layout": layout}
+
+
+def wrap_label(text: str, width: int = 14) -> str:
+    """Break a long axis label into lines of about ``width`` characters (Plotly uses <br>)."""
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    lines.append(line)
+    return "<br>".join(lines)
 
 
 def sparkline_svg(values: list[float | None], width: int = 120, height: int = 28, colour: str = "#12436D") -> str:

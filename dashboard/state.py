@@ -17,6 +17,8 @@ SN_MODELS = ("2021", "2025")
 RAG_VALUES = ("red", "amber", "green", "neutral", "no_target", "no_data")
 _CODE = re.compile(r"^(\d{3}|E\d{8})$")
 _SAFE = re.compile(r"^[A-Za-z0-9 _.\-+&'()]{1,80}$")
+# A breakdown cell: "dimension:value", e.g. "training_level:L1" or "age_band:0-4".
+_BREAKDOWN = re.compile(r"^[a-z][a-z0-9_]{0,39}:[A-Za-z0-9_\-]{1,40}$")
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def parse_query(search: str | None, topics: tuple[str, ...] = ()) -> ViewState:
     la = one("la")
     la = la.upper() if la and _CODE.match(la.upper()) else None
     if "cmp" in qs:
-        cmp = () if one("cmp") == "none" else _list(qs["cmp"], COMPARATORS)
+        cmp = () if one("cmp") == "none" else (_list(qs["cmp"], COMPARATORS) or ("england",))
     else:
         cmp = ("england",)
     sn = one("sn") if one("sn") in SN_MODELS else "2025"
@@ -94,5 +96,5 @@ def parse_query(search: str | None, topics: tuple[str, ...] = ()) -> ViewState:
     topic = one("topic") if one("topic") in topics else None
     rag = _list(qs.get("rag", []), RAG_VALUES)
     agency = one("agency") if one("agency") and _SAFE.match(one("agency")) else None
-    breakdown = one("breakdown") if one("breakdown") and _SAFE.match(one("breakdown")) else None
+    breakdown = one("breakdown") if one("breakdown") and _BREAKDOWN.match(one("breakdown")) else None
     return ViewState(la=la, cmp=cmp, sn=sn, as_of=as_of, topic=topic, rag=rag, agency=agency, breakdown=breakdown)

@@ -57,7 +57,8 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
 
 
 def scorecard(ctx: Context) -> list[ScorecardRow]:
-    return build_scorecard(ctx.registry, ctx.snap.rows, ctx.la_code, ctx.state.as_of)
+    return ctx.snap.memo(("scorecard", ctx.la_code, ctx.state.as_of),
+                         lambda: build_scorecard(ctx.registry, ctx.snap.rows, ctx.la_code, ctx.state.as_of))
 
 
 def as_at(snap: Snapshot) -> str:
@@ -101,6 +102,13 @@ def parse_cell(state: ViewState) -> tuple[str, str, str] | None:
 
 
 def metric_view(ctx: Context, metric: Metric) -> MetricView:
+    """Everything the metric's panels show, computed once per data version and view state."""
+    st = ctx.state
+    key = ("metric_view", metric.id, ctx.la_code, st.cmp, st.sn, st.as_of, st.agency, st.breakdown)
+    return ctx.snap.memo(key, lambda: _metric_view(ctx, metric))
+
+
+def _metric_view(ctx: Context, metric: Metric) -> MetricView:
     rows = ctx.rows(metric.id)
     eng_rows = ctx.rows(metric.id, ENGLAND)
     row = scorecard_row(metric, rows, eng_rows)

@@ -33,11 +33,12 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal, localcontext
 from enum import Enum
 from typing import TYPE_CHECKING
 
 from ..registry import POLARITY_WORDS, Polarity
+from .rates import _dec as _rates_dec, decimal_half_up
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..registry import Metric
@@ -158,32 +159,9 @@ class RagResult:
 
 # -- numbers ---------------------------------------------------------------------------------
 
-# Enough digits for any float (up to ~1.8e308) quantized to three decimals, exactly.
-_PRECISION = 1000
-
-
-def _dec(x: float | int) -> Decimal:
-    """The exact decimal of a number's shortest repr: 0.1 -> Decimal("0.1"), not 0.1000000000000000055..."""
-    if isinstance(x, Decimal):
-        return x
-    if isinstance(x, int) and not isinstance(x, bool):
-        return Decimal(x)
-    return Decimal(repr(float(x)))
-
-
-def round_half_up(value: float, decimals: int | None) -> Decimal:
-    """``value`` rounded to ``decimals`` places, halves away from zero, as an exact Decimal.
-
-    ``decimals=None`` keeps the value as given. 2.675 -> 2.68; 0.125 -> 0.13; -0.5 -> -1.
-    """
-    d = _dec(value)
-    if decimals is None:
-        return d
-    if decimals < 0:
-        raise ValueError(f"decimals must be 0 or more, not {decimals}")
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
+# Rounding is shared with the rate arithmetic, so a rate and its status can never disagree.
+_dec = _rates_dec
+round_half_up = decimal_half_up
 
 
 def _is_missing(value: object) -> bool:
@@ -216,7 +194,7 @@ def _fmt_shown(d: Decimal, decimals: int | None, unit_suffix: str = "") -> str:
 def _amber_width(target: Decimal, tolerance: float, tolerance_kind: str) -> Decimal:
     tol = _dec(tolerance)
     with localcontext() as ctx:
-        ctx.prec = _PRECISION
+        ctx.prec = 1000
         if tolerance_kind == "relative":
             return abs(target) * tol / 100
         return tol
@@ -231,7 +209,7 @@ def _check_tolerance(tolerance: float, tolerance_kind: str) -> None:
 
 def _edge(polarity: Polarity, target: Decimal, width: Decimal) -> Decimal:
     with localcontext() as ctx:
-        ctx.prec = _PRECISION
+        ctx.prec = 1000
         return target - width if polarity is Polarity.HIGHER_BETTER else target + width
 
 

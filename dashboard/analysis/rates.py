@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 from numbers import Real
 
 Number = float | int | None
@@ -48,8 +48,20 @@ def _dec(x: float | int) -> Decimal:
     return Decimal(repr(float(x)))
 
 
-def _round(d: Decimal, decimals: int) -> float:
-    return float(d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+def decimal_half_up(x: float | Decimal, decimals: int | None) -> Decimal:
+    """``x`` rounded to ``decimals`` places, halves away from zero, as an exact Decimal.
+
+    ``decimals=None`` keeps the value as written. The rounding is done on the decimal ``x`` is
+    written as, so 2.675 -> 2.68 (the float is a hair below 2.675, but nobody wrote that).
+    """
+    d = _dec(x)
+    if decimals is None:
+        return d
+    if decimals < 0:
+        raise ValueError(f"decimals must be 0 or more, not {decimals}")
+    with localcontext() as ctx:
+        ctx.prec = 1000  # enough digits for any float quantized to a few places
+        return d.quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
 
 
 def round_half_up(x: float, decimals: int) -> float:
@@ -60,7 +72,7 @@ def round_half_up(x: float, decimals: int) -> float:
     """
     if decimals < 0:
         raise ValueError("decimals must be 0 or more")
-    return _round(_dec(x), decimals)
+    return float(decimal_half_up(x, decimals))
 
 
 def _missing(*values: Number) -> bool:
@@ -78,7 +90,7 @@ def _ratio(numerator: Number, denominator: Number, scale: int, decimals: int) ->
     den = _dec(denominator)
     if den <= 0:
         return None
-    return _round(_dec(numerator) * scale / den, decimals)
+    return float(decimal_half_up(_dec(numerator) * scale / den, decimals))
 
 
 def rate_per_10000(count: Number, population: Number, decimals: int = 1) -> float | None:

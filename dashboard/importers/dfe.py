@@ -26,6 +26,7 @@ import hashlib
 import re
 import warnings
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
@@ -121,7 +122,8 @@ FILES: dict[str, FileInfo] = {
         "Children's social work workforce: indicators at 30 September (FTE, agency, vacancy, turnover, caseload, "
         "absence)", URL_CSWW, _OUTCOMES_COPY,
     ),
-    F_SN_2021: FileInfo("Statistical neighbour groupings, April 2021 model", URL_LAIT, _OUTCOMES_COPY, kind="neighbours"),
+    F_SN_2021: FileInfo("Statistical neighbour groupings, April 2021 model", URL_LAIT, _OUTCOMES_COPY,
+                        kind="neighbours"),
     F_SN_2025: FileInfo("Statistical neighbour groupings, 2025 model", URL_OUTCOMES_REPO, _OUTCOMES_COPY,
                         kind="neighbours"),
     F_LAIT: FileInfo(
@@ -360,12 +362,12 @@ def _area_index_cached(stamps: tuple[tuple[str, int, int], ...]) -> _AreaIndex:
     rows = pd.concat(frames, ignore_index=True)
     rows[cols] = rows[cols].apply(lambda s: s.str.strip())
     # Newest means latest in calendar time: workforce 2025 (30 September) is after CIN 2025 (31 March).
-    rows["year"] = rows["time_period"].astype(int) * 100 + rows["month"]
+    rows["as_at"] = rows["time_period"].astype(int) * 100 + rows["month"]
     rows["level"] = rows["geographic_level"].str.lower().map(_LEVELS)
     unknown = sorted(set(rows.loc[rows["level"].isna(), "geographic_level"]))
     if unknown:
         raise ValueError(f"unknown geographic_level value(s) {unknown} in the DfE files")
-    rows = rows.sort_values("year", kind="stable")
+    rows = rows.sort_values("as_at", kind="stable")
 
     records: list[dict] = [dict(code=ENGLAND, old_code=None, name="England", level="national", region_code=None)]
 
@@ -381,8 +383,8 @@ def _area_index_cached(stamps: tuple[tuple[str, int, int], ...]) -> _AreaIndex:
     canonical: dict[str, str] = {}
     for old, grp in la.groupby("old_la_code", sort=True):
         newest = grp.iloc[-1]
-        newest_date = grp["year"].max()
-        codes_newest = set(grp.loc[grp["year"] == newest_date, "new_la_code"])
+        newest_date = grp["as_at"].max()
+        codes_newest = set(grp.loc[grp["as_at"] == newest_date, "new_la_code"])
         if len(codes_newest) > 1:
             raise ValueError(
                 f"authority {old} has several GSS codes at {newest_date // 100}-{newest_date % 100:02d}: "
@@ -435,6 +437,8 @@ def _row_area_codes(df: pd.DataFrame, index: _AreaIndex) -> list[list[tuple[str,
         if level == "national":
             out.append([(ENGLAND, "")])
         elif level == "regional":
+            if not region:
+                raise ValueError(f"a regional row has no region_code: {name!r}")
             out.append([(region, "")])
         elif _is_joint(old):
             parts = [p.strip() for p in old.split("/")]
@@ -475,7 +479,7 @@ def read_population(data_dir: Path | str | None = None) -> pd.DataFrame:
 
 
 def _closeness(text: str) -> str | None:
-    """"Close " -> "Close"; "Very Close" and "Very close" -> "Very close" (one spelling for both models)."""
+    """Closeness with spaces trimmed and one capitalisation for both models: "Very Close" -> "Very close"."""
     s = " ".join(str(text).split())
     return s[:1].upper() + s[1:].lower() if s else None
 
@@ -616,7 +620,8 @@ def _count_and_rate(out: _Rows, data_dir, index, pops, filename: str, column: st
             out.add(count_id, area, year, value=v, status=s, source=filename, note=note)
             pop, pop_status = pops.get((area, year - 1), (None, MISSING))
             out.add(rate_id, area, year, value=rate_per_10000(v, pop, 1), status=_first_status(s, pop_status),
-                    numerator=v, denominator=pop, source=filename, note=" ".join(x for x in (note, _pop_note(year)) if x))
+                    numerator=v, denominator=pop, source=filename,
+                    note=" ".join(x for x in (note, _pop_note(year)) if x))
 
 
 def _percentage_of(out: _Rows, data_dir, index, filename: str, metric_id: str, num_col: str, den_col: str,
@@ -643,8 +648,9 @@ def _lait(data_dir: Path | str | None, index: _AreaIndex) -> dict[str, dict[tupl
         values, statuses = _parse_many(cells)
     except ValueError as exc:
         raise ValueError(f"{F_LAIT}, column 'Values': {exc}") from exc
-    for measure, year, code, v, s in zip(df["Short Desc"].str.strip().tolist(), df["Years"].astype(int).tolist(), df["LA Number"].tolist(),
-                                         values, statuses):
+    measures = df["Short Desc"].str.strip().tolist()
+    years = df["Years"].astype(int).tolist()
+    for measure, year, code, v, s in zip(measures, years, df["LA Number"].tolist(), values, statuses):
         c = _clean_la_code(code)
         area = LAIT_AREA_CODES.get(c) or index.by_old_code.get(c)
         if area is None:
@@ -717,7 +723,8 @@ def _new_placements(out: _Rows, data_dir, index) -> None:
     counts, count_st = _parsed(df, F_PLACEMENTS, "children_count")
     pcts, pct_st = _parsed(df, F_PLACEMENTS, "children_percent")
     groups: dict[tuple[int, str, str], dict[str, int]] = {}
-    for i, (areas, year, text) in enumerate(zip(_row_area_codes(df, index), df["time_period"].astype(int).tolist(), texts.tolist())):
+    years = df["time_period"].astype(int).tolist()
+    for i, (areas, year, text) in enumerate(zip(_row_area_codes(df, index), years, texts.tolist())):
         for area, note in areas:
             code = PLACEMENT_LOCATIONS.get(text, "total")
             cell = groups.setdefault((year, area, note), {})
@@ -760,7 +767,8 @@ def _workforce(out: _Rows, data_dir, index) -> None:
         return p[col][1][i]
 
     def total(a: float | None, b: float | None) -> float | None:
-        return None if a is None or b is None else float(round_half_up(a + b, 6))
+        # 30 + 162.3 is 192.3, not the binary float 192.30000000000001.
+        return None if a is None or b is None else float(Decimal(repr(a)) + Decimal(repr(b)))
 
     for i, (areas, year) in enumerate(zip(_row_area_codes(df, index), df["time_period"].astype(int).tolist())):
         for area, note in areas:
@@ -784,7 +792,9 @@ def _workforce(out: _Rows, data_dir, index) -> None:
                     published=v("absence_rate_fte", i), source=f, note=note)
 
 
-def read_observations(data_dir: Path | str | None = None, registry: Registry | None = None) -> tuple[pd.DataFrame, list[dict]]:
+def read_observations(
+    data_dir: Path | str | None = None, registry: Registry | None = None
+) -> tuple[pd.DataFrame, list[dict]]:
     """Every published observation: ``(rows, sources)``.
 
     ``rows`` has the columns :data:`OBSERVATION_COLUMNS`; ``value``, ``numerator``,
@@ -795,6 +805,10 @@ def read_observations(data_dir: Path | str | None = None, registry: Registry | N
     denominator), "z" for a zero denominator, "missing" for a blank cell. ``sources`` are the
     ``Source`` rows (dicts) of the files the rows cite plus the population file.
 
+    ``note`` says what a reader needs: the population year of a rate, a joint workforce return
+    filed under each of its authorities, a recomputed value that differs from DfE's printed
+    one. Where the ONS file has no estimate for an authority (Dorset, Poole and Bournemouth
+    before 2019), its looked-after rate is LAIT's published figure, and the note says so.
     EES and LAIT counts of children looked after that disagree are listed in
     ``rows.attrs["lac_disagreements"]`` and noted on the rows.
     """

@@ -13,6 +13,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,11 +55,23 @@ class LocalReturn:
         return [p for p in self.problems if p.severity == "warning"]
 
 
+_GROUPED = re.compile(r"[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
 def _num(text: str) -> float | None:
-    text = (text or "").strip().replace(",", "")
+    """A cell as a number: blank is None; commas only as thousands separators ("1,234", not "12,5");
+    anything else that is not a finite number raises ValueError."""
+    text = (text or "").strip()
     if text == "":
         return None
-    return float(text)
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(f"commas are allowed only as thousands separators, as in 1,234: {text!r}")
+        text = text.replace(",", "")
+    x = float(text)
+    if not math.isfinite(x):
+        raise ValueError(f"not a finite number: {text!r}")
+    return x
 
 
 def compute_value(unit: Unit, numerator: float, denominator: float, decimals: int) -> float | None:
@@ -95,12 +109,19 @@ def read_local_return(path: Path, registry: Registry, area_codes: dict[str, str]
     if missing:
         out.problems.append(Problem(name, 1, ", ".join(missing), "", "required column(s) missing from the header"))
         return out
+    seen: dict[tuple, int] = {}
     for line_no, rec in enumerate(reader, start=2):
-        if not any((v or "").strip() for v in rec.values()):
+        extra = rec.pop(None, None)  # fields beyond the header's columns
+        if not any((v or "").strip() for v in rec.values()) and not any((v or "").strip() for v in extra or []):
             continue
         def bad(column: str, rule: str, severity: str = "error") -> None:
             out.problems.append(Problem(name, line_no, column, rec.get(column) or "", rule, severity))
 
+        if extra is not None:
+            out.problems.append(Problem(name, line_no, "(after note)", ",".join([v or "" for v in rec.values()] + extra),
+                                        f"the row has {len(COLUMNS) + len(extra)} fields, the header {len(COLUMNS)}: "
+                                        'quote a number with a thousands separator ("1,234") or a note with a comma'))
+            continue
         metric = registry.get((rec["metric_id"] or "").strip())
         if metric is None:
             bad("metric_id", "not a metric id in the registry (data/metrics.yaml)")
@@ -114,11 +135,15 @@ def read_local_return(path: Path, registry: Registry, area_codes: dict[str, str]
         except ValueError:
             bad("period_end", "must be a date written YYYY-MM-DD")
             continue
-        try:
-            value, num, den = _num(rec["value"]), _num(rec["numerator"]), _num(rec["denominator"])
-        except ValueError as exc:
-            bad("value", f"not a number ({exc})")
+        parsed = {}
+        for column in ("value", "numerator", "denominator"):
+            try:
+                parsed[column] = _num(rec[column])
+            except ValueError as exc:
+                bad(column, f"not a number ({exc})")
+        if len(parsed) < 3:
             continue
+        value, num, den = parsed["value"], parsed["numerator"], parsed["denominator"]
         breakdown = (rec["breakdown"] or "").strip()
         bvalue = (rec["breakdown_value"] or "").strip()
         if breakdown:
@@ -151,6 +176,11 @@ def read_local_return(path: Path, registry: Registry, area_codes: dict[str, str]
         if metric.unit is Unit.PERCENT and value > 100:
             bad("value", "a percentage cannot be above 100")
             continue
+        cell = (metric.id, area, period_end, (rec["agency"] or "").strip(), breakdown, bvalue)
+        if cell in seen:
+            bad("metric_id", f"the same metric, area, period, agency and breakdown are already given on row {seen[cell]}")
+            continue
+        seen[cell] = line_no
         out.rows.append({
             "metric_id": metric.id,
             "area_code": area,
