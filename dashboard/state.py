@@ -43,7 +43,7 @@ class ViewState:
             q.append(("la", self.la))
         if self.cmp != ("england",):
             q.append(("cmp", ",".join(self.cmp) or "none"))
-        if self.sn != "2025":
+        if self.sn != "2025" or "sn" in self.cmp:  # explicit whenever it matters, whatever the default
             q.append(("sn", self.sn))
         if self.as_of:
             q.append(("as_of", self.as_of.isoformat()))
@@ -73,7 +73,7 @@ def _list(values: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(items)
 
 
-def parse_query(search: str | None, topics: tuple[str, ...] = ()) -> ViewState:
+def parse_query(search: str | None, topics: tuple[str, ...] = (), default_sn: str = "2025") -> ViewState:
     qs = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
 
     def one(key: str) -> str | None:
@@ -86,7 +86,7 @@ def parse_query(search: str | None, topics: tuple[str, ...] = ()) -> ViewState:
         cmp = () if one("cmp") == "none" else (_list(qs["cmp"], COMPARATORS) or ("england",))
     else:
         cmp = ("england",)
-    sn = one("sn") if one("sn") in SN_MODELS else "2025"
+    sn = one("sn") if one("sn") in SN_MODELS else (default_sn if default_sn in SN_MODELS else "2025")
     as_of = None
     if one("as_of"):
         try:

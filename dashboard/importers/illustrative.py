@@ -68,8 +68,12 @@ def generate(area_code: str, real_rows: list[dict]) -> list[dict]:
                          denominator=None, published_value=None, status="", source_key=SOURCE["key"],
                          note=note, illustrative=True))
 
-    real_training = {(r["agency"], r["breakdown_value"]): r for r in real_rows
-                     if r["metric_id"] == "training_compliance" and r["area_code"] == area_code}
+    def earliest(metric_id: str) -> dict[tuple[str, str], dict]:
+        """The earliest real row of each (agency, breakdown value) cell: history is generated only before it."""
+        mine = [r for r in real_rows if r["metric_id"] == metric_id and r["area_code"] == area_code]
+        return {(r["agency"], r["breakdown_value"]): r for r in sorted(mine, key=lambda r: r["period_end"], reverse=True)}
+
+    real_training = earliest("training_compliance")
     months = _month_ends(dt.date(2015, 4, 1), dt.date(2017, 3, 1))  # Apr 2015 .. Mar 2017
     for (agency, level), real in sorted(real_training.items()):
         history = [m for m in months if m < real["period_end"]]
@@ -77,11 +81,13 @@ def generate(area_code: str, real_rows: list[dict]) -> list[dict]:
             row("training_compliance", d, agency, "training_level", level, v)
     for agency, (levels, typical) in _OTHER_AGENCIES.items():
         for level in levels:
+            if (agency, level) in real_training:
+                continue  # a real series: its history was generated above, up to its first real point
             end = typical + rng.uniform(-6, 6)
             for d, v in zip(months, _walk(rng, len(months), end, 8.0)):
                 row("training_compliance", d, agency, "training_level", level, v)
 
-    real_sup = [r for r in real_rows if r["metric_id"] == "supervision_compliance" and r["area_code"] == area_code]
+    real_sup = list(earliest("supervision_compliance").values())
     quarters = [dt.date(2015, 6, 30), dt.date(2015, 9, 30), dt.date(2015, 12, 31), dt.date(2016, 3, 31),
                 dt.date(2016, 6, 30), dt.date(2016, 9, 30), dt.date(2016, 12, 31)]
     for real in real_sup:

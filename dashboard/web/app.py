@@ -44,8 +44,12 @@ def _topics(mgr: DataManager) -> tuple[str, ...]:
     return tuple(t.id for t in mgr.registry.topics)
 
 
+def _state(mgr: DataManager, search: str | None) -> ViewState:
+    return parse_query(search, _topics(mgr), mgr.settings.sn_model)
+
+
 def _context(mgr: DataManager, search: str | None):
-    state = parse_query(search, _topics(mgr))
+    state = _state(mgr, search)
     return make_context(mgr.snapshot(), mgr.registry, state, mgr.settings.la_code)
 
 
@@ -124,7 +128,7 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
     @app.callback(Output("nav", "href"), Input("la-select", "value"), State("url", "pathname"),
                   State("url", "search"), prevent_initial_call=True)
     def change_authority(la, pathname, search):
-        state = parse_query(search, _topics(mgr))
+        state = _state(mgr, search)
         snap = mgr.snapshot()
         area = snap.area(la or "")
         if area is None or area["level"] != "la":
@@ -142,7 +146,7 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         ctx = _context(mgr, search)
         topic = topic if topic in _topics(mgr) else None
         state = ctx.state.with_(topic=topic, rag=tuple(v for v in (rag or []) if isinstance(v, str)))
-        state = parse_query(state.query(), _topics(mgr))  # re-validate what the browser sent
+        state = _state(mgr, state.query())  # re-validate what the browser sent
         ctx.state = state
         rows = filter_rows(scorecard(ctx), state.topic, list(state.rag) or None)
         return overview.scorecard_tables(ctx, rows), f"/download/scorecard.csv{state.query()}", state.query()
@@ -158,10 +162,9 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         ctx = _context(mgr, search)
         agency, dim, val = (cell or "||").split("|") if isinstance(cell, str) and cell.count("|") == 2 else ("", "", "")
         cmp_list = ",".join(c for c in (cmp or []) if isinstance(c, str)) or "none"
-        state = parse_query(ViewState(la=ctx.state.la, sn=sn if isinstance(sn, str) else "2025",
+        state = _state(mgr, ViewState(la=ctx.state.la, sn=sn if isinstance(sn, str) else ctx.state.sn,
                                       as_of=ctx.state.as_of, agency=agency or None,
-                                      breakdown=f"{dim}:{val}" if dim else None).query() + f"&cmp={cmp_list}",
-                            _topics(mgr))
+                                      breakdown=f"{dim}:{val}" if dim else None).query() + f"&cmp={cmp_list}")
         ctx = make_context(ctx.snap, mgr.registry, state, mgr.settings.la_code)
         view = metric_page.metric_view(ctx, m)
         return metric_page.trend_card(ctx, view), state.query()
