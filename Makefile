@@ -44,6 +44,7 @@ install-test: $(TEST_STAMP)
 
 run: $(RUN_STAMP)
 	$(PY) -m dashboard build --if-stale
+	$(PY) -m dashboard users first-run
 	@echo "Serving on http://$${HOST:-127.0.0.1}:$${PORT:-8050}/ (gunicorn.conf.py)"
 	exec $(VENV)/bin/gunicorn app:server -c gunicorn.conf.py
 

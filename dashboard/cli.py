@@ -99,6 +99,116 @@ def cmd_areas(args) -> int:
     return 0
 
 
+def _engine():
+    from .store import get_engine, init_db
+
+    engine = get_engine(load_settings().database_url)
+    init_db(engine)
+    return engine
+
+
+def cmd_users_add(args) -> int:
+    from .auth import service as auth
+
+    engine = _engine()
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    try:
+        user, pw = auth.create_user(engine, args.name, args.role, password)
+    except auth.AuthError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    auth.audit(engine, actor="cli", role="admin", action="user.create", target=args.name, detail=args.role)
+    print(f"Created {args.role} {args.name!r}.")
+    if password is None:
+        print(f"One-time password (shown once, change it after signing in): {pw}")
+    return 0
+
+
+def cmd_users_disable(args) -> int:
+    from .auth import service as auth
+
+    engine = _engine()
+    try:
+        auth.set_disabled(engine, args.name, not args.enable)
+    except auth.AuthError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    auth.audit(engine, actor="cli", role="admin", action="user.enable" if args.enable else "user.disable",
+               target=args.name)
+    print(f"{'Enabled' if args.enable else 'Disabled'} {args.name!r}" + ("" if args.enable else "; their sessions have ended."))
+    return 0
+
+
+def cmd_users_list(args) -> int:
+    from .auth import service as auth
+
+    for u in auth.list_users(_engine()):
+        print(f"{u.name:<24} {u.role:<8} {'disabled' if u.disabled else 'active'}")
+    return 0
+
+
+def cmd_users_first_run(args) -> int:
+    """With no users at all, create an admin with a random one-time password and print it once."""
+    from .auth import service as auth
+
+    engine = _engine()
+    if auth.count_users(engine):
+        return 0
+    user, pw = auth.create_user(engine, "admin", "admin")
+    auth.audit(engine, actor="cli", role="admin", action="user.create", target="admin", detail="first run")
+    bar = "=" * 72
+    print(f"{bar}\nFirst run: created the user 'admin' with this one-time password (shown once):\n\n    {pw}\n\n"
+          f"Sign in at /login. Add people with `python -m dashboard users add NAME --role ROLE`.\n{bar}")
+    return 0
+
+
+def cmd_share_create(args) -> int:
+    from .auth import service as auth
+    from .web.security import default_scope
+
+    settings = load_settings()
+    engine = _engine()
+    scope = default_scope(settings)
+    for item in args.scope or []:
+        key, _, val = item.partition("=")
+        if key not in ("la", "metrics") or not val:
+            raise SystemExit(f"error: --scope {item!r}: use la=CODE[,CODE] or metrics=ID[,ID]")
+        scope["las" if key == "la" else "metrics"] = [v.strip() for v in val.split(",") if v.strip()]
+    expires = dt.datetime.combine(args.expires, dt.time(23, 59, 59))
+    try:
+        link, token = auth.create_link(engine, label=args.label, expires_at=expires, issued_by="cli", scope=scope)
+    except auth.AuthError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    auth.audit(engine, actor="cli", role="admin", action="link.create", target=f"link:{link.id}", detail=args.label)
+    base = (args.base_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+    print(f"Link {link.id} for {args.label!r}, valid until {expires:%Y-%m-%d %H:%M} UTC, scope {scope}.")
+    print("Copy it now; it cannot be shown again:")
+    print(f"{base}/share/{token}")
+    return 0
+
+
+def cmd_share_list(args) -> int:
+    from .auth import service as auth
+
+    now = auth.utcnow()
+    for link in auth.list_links(_engine()):
+        state = "revoked" if link.revoked_at else ("expired" if link.expires_at <= now else "active")
+        print(f"{link.id:>4}  {state:<8} expires {link.expires_at:%Y-%m-%d %H:%M}  opened {link.uses}x  "
+              f"last {link.last_used_at or '-'}  by {link.issued_by}  {link.label}  {link.scope}")
+    return 0
+
+
+def cmd_share_revoke(args) -> int:
+    from .auth import service as auth
+
+    if args.all == (args.id is not None):
+        raise SystemExit("error: give a link ID or --all")
+    engine = _engine()
+    n = auth.revoke_links(engine, None if args.all else args.id)
+    auth.audit(engine, actor="cli", role="admin", action="link.revoke_all" if args.all else "link.revoke",
+               target="all" if args.all else f"link:{args.id}", outcome="ok" if n else "failed")
+    print(f"Revoked {n} link(s); their sessions have ended.")
+    return 0 if n or args.all else 1
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m dashboard",
@@ -124,6 +234,38 @@ def make_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("areas", help="list the local authorities and their codes")
     a.set_defaults(func=cmd_areas)
+
+    u = sub.add_parser("users", help="manage staff users (admin, analyst, viewer)")
+    us = u.add_subparsers(dest="users_command", required=True, metavar="ACTION")
+    ua = us.add_parser("add", help="add a user; prints a one-time password unless --password-stdin")
+    ua.add_argument("name")
+    ua.add_argument("--role", required=True, choices=["admin", "analyst", "viewer"])
+    ua.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    ua.set_defaults(func=cmd_users_add)
+    ud = us.add_parser("disable", help="disable a user and end their sessions")
+    ud.add_argument("name")
+    ud.add_argument("--enable", action="store_true", help="re-enable instead")
+    ud.set_defaults(func=cmd_users_disable)
+    ul = us.add_parser("list", help="list users")
+    ul.set_defaults(func=cmd_users_list)
+    uf = us.add_parser("first-run", help="with no users, create 'admin' with a one-time password (make run does this)")
+    uf.set_defaults(func=cmd_users_first_run)
+
+    sh = sub.add_parser("share", help="inspector links: create, list, revoke")
+    ss = sh.add_subparsers(dest="share_command", required=True, metavar="ACTION")
+    sc = ss.add_parser("create", help="create a read-only inspector link and print its URL once")
+    sc.add_argument("--label", required=True, help="who it is for, e.g. 'Ofsted ILACS 2026'")
+    sc.add_argument("--expires", required=True, type=_date, metavar="DATE", help="last day it works (YYYY-MM-DD)")
+    sc.add_argument("--scope", action="append", metavar="KEY=VALUES",
+                    help="la=CODE[,CODE] (default: the configured authority) or metrics=ID[,ID] (default: all)")
+    sc.add_argument("--base-url", help="the dashboard's public address (default http://HOST:PORT)")
+    sc.set_defaults(func=cmd_share_create)
+    sl = ss.add_parser("list", help="list links")
+    sl.set_defaults(func=cmd_share_list)
+    sr = ss.add_parser("revoke", help="revoke a link (or --all) and end its sessions")
+    sr.add_argument("id", nargs="?", type=int)
+    sr.add_argument("--all", action="store_true")
+    sr.set_defaults(func=cmd_share_revoke)
     return p
 
 

@@ -30,7 +30,20 @@ class Settings:
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8050
+    # "production" refuses to start without SECRET_KEY and marks cookies Secure (HTTPS only)
+    environment: str = "local"
+    idle_minutes: int = 30
+    session_hours: int = 8
+    max_failures: int = 5  # failed sign-ins per user name in 15 minutes before refusing more
     extra: dict = field(default_factory=dict)
+
+    @property
+    def production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.production
 
     @property
     def registry_path(self) -> Path:
@@ -50,4 +63,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         redis_url=env.get("REDIS_URL") or None,
         host=env.get("HOST") or "127.0.0.1",
         port=int(env.get("PORT") or 8050),
+        environment=(env.get("DASHBOARD_ENV") or "local").strip().lower(),
+        idle_minutes=int(env.get("DASHBOARD_IDLE_MINUTES") or 30),
+        session_hours=int(env.get("DASHBOARD_SESSION_HOURS") or 8),
+        max_failures=int(env.get("DASHBOARD_MAX_SIGNIN_FAILURES") or 5),
     )

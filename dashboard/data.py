@@ -38,6 +38,7 @@ class Snapshot:
     neighbours: pd.DataFrame  # model, la_code, rank, neighbour_code, closeness
     sources: pd.DataFrame  # key, kind, title, publisher, vintage, licence, url
     flags: pd.DataFrame  # metric_id, area_code, period_end, severity, message
+    suppressed: bool = False  # True for the external (small numbers suppressed) view
     _groups: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
 
@@ -54,6 +55,21 @@ class Snapshot:
             got = self.frame.iloc[pos].reset_index(drop=True) if pos is not None else self.frame.iloc[0:0]
             self._groups[key] = got
         return got
+
+    def external(self, registry: Registry) -> "Snapshot":
+        """The same data with small numbers suppressed (DfE's rule), for external viewers; made once per version."""
+        def make() -> Snapshot:
+            from .analysis.suppression import suppress_for_external
+
+            return Snapshot(version_id=self.version_id, version_label=self.version_label, built_at=self.built_at,
+                            frame=suppress_for_external(self.frame, registry), areas=self.areas,
+                            neighbours=self.neighbours, sources=self.sources, flags=self._external_flags(),
+                            suppressed=True)
+        return self.memo(("external",), make)
+
+    def _external_flags(self) -> pd.DataFrame:
+        # Warnings quote local figures (e.g. "adds up to 297"); external viewers do not get them.
+        return self.flags.iloc[0:0]
 
     def memo(self, key: tuple, compute):
         """Compute once per data version: results are dropped with the snapshot when the version changes."""

@@ -180,6 +180,8 @@ def get_engine(url: str) -> Engine:
 
 
 def init_db(engine: Engine) -> None:
+    from .auth import models  # noqa: F401  - registers the access-control tables on Base
+
     Base.metadata.create_all(engine)
 
 

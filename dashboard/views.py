@@ -24,6 +24,10 @@ class UnknownArea(LookupError):
     pass
 
 
+class OutOfScope(PermissionError):
+    """The viewer asked for an authority or metric their access does not cover."""
+
+
 @dataclass
 class Context:
     snap: Snapshot
@@ -32,6 +36,11 @@ class Context:
     la: dict
     region: dict | None
     neighbours: list[str]
+    allowed_las: set[str] | None = None
+
+    @property
+    def external(self) -> bool:
+        return self.snap.suppressed
 
     @property
     def la_code(self) -> str:
@@ -48,12 +57,23 @@ class Context:
         return rows
 
 
-def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_la: str) -> Context:
+def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_la: str, *,
+                 external: bool = False, allowed_las: set[str] | None = None,
+                 allowed_metrics: set[str] | None = None) -> Context:
+    """The context for one view. ``external`` swaps in the small-numbers-suppressed data;
+    ``allowed_las`` (DfE or GSS codes) limits which authorities may be asked for, and
+    ``allowed_metrics`` which metrics exist at all for this viewer."""
+    if allowed_metrics is not None:
+        registry = registry.model_copy(update={"metrics": [m for m in registry.metrics if m.id in allowed_metrics]})
     area = snap.area(state.la or default_la)
     if area is None or area["level"] != "la":
         raise UnknownArea(state.la or default_la)
+    if allowed_las is not None and not ({area["code"], str(area["old_code"])} & allowed_las):
+        raise OutOfScope(area["name"])
+    if external:
+        snap = snap.external(registry)
     return Context(snap=snap, registry=registry, state=state, la=area, region=snap.region_of(area["code"]),
-                   neighbours=snap.neighbour_codes(area["code"], state.sn))
+                   neighbours=snap.neighbour_codes(area["code"], state.sn), allowed_las=allowed_las)
 
 
 def scorecard(ctx: Context) -> list[ScorecardRow]:
@@ -180,6 +200,7 @@ def to_csv(df: pd.DataFrame, columns: list[str], provenance: dict[str, str]) -> 
 def provenance(ctx: Context) -> dict[str, str]:
     return {"authority": f"{ctx.la_name} ({ctx.la['old_code']}, {ctx.la_code})",
             "data_version": str(ctx.snap.version_id), "data_as_at": as_at(ctx.snap),
+            "view": "published: counts of 1 to 5 suppressed (c)" if ctx.external else "staff: unsuppressed",
             "licence": "Contains DfE and ONS statistics, Open Government Licence v3.0"}
 
 

@@ -204,3 +204,72 @@ def chrome_options():
 def pytest_setup_options():
     """dash.testing hook: the Chrome options every dash_duo / dash_br browser starts with."""
     return chrome_options()
+
+
+# -- signing in, for tests of a server that denies by default --------------------------------
+
+ROLE_PASSWORD = "correct horse battery staple"
+
+
+def ensure_user(engine, role: str) -> str:
+    """A user of ``role`` named ``test-<role>`` with ROLE_PASSWORD (created once per database)."""
+    from dashboard.auth import service as auth
+    from dashboard.store import init_db
+
+    init_db(engine)
+    name = f"test-{role}"
+    try:
+        auth.create_user(engine, name, role, ROLE_PASSWORD)
+    except auth.AuthError:
+        pass  # already there
+    return name
+
+
+def _form_csrf(client) -> str:
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def sign_in(client, engine, role: str):
+    """Sign ``client`` (a Flask test client) in as ``role``; afterwards it sends the CSRF header itself.
+
+    Staff roles sign in through the form; "inspector" opens a fresh inspector link.
+    """
+    import datetime as dt
+
+    from dashboard.auth import service as auth
+
+    if role == "inspector":
+        _link, token = auth.create_link(engine, label="test inspector", expires_at=auth.utcnow() + dt.timedelta(days=1),
+                                        issued_by="tests", scope={"las": ["883"]})
+        resp = client.get(f"/share/{token}")
+        assert resp.status_code == 303, resp.status_code
+    else:
+        name = ensure_user(engine, role)
+        resp = client.post("/login", data={"username": name, "password": ROLE_PASSWORD,
+                                           "csrf_token": _form_csrf(client), "next": "/"})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    return client
+
+
+def browser_sign_in(dash_duo, engine, role: str = "viewer") -> None:
+    """Sign a dash.testing browser in as ``role`` through the real sign-in form (or an inspector link)."""
+    import datetime as dt
+
+    from dashboard.auth import service as auth
+
+    base = dash_duo.server_url.rstrip("/")
+    if role == "inspector":
+        _link, token = auth.create_link(engine, label="browser inspector", expires_at=auth.utcnow() + dt.timedelta(days=1),
+                                        issued_by="tests", scope={"las": ["883"]})
+        dash_duo.driver.get(f"{base}/share/{token}")
+        return
+    name = ensure_user(engine, role)
+    dash_duo.driver.get(f"{base}/login")
+    dash_duo.find_element("#username").send_keys(name)
+    dash_duo.find_element("#password").send_keys(ROLE_PASSWORD)
+    dash_duo.find_element("form.signin button[type=submit]").click()
+    dash_duo.wait_for_element("#page-heading", timeout=20)

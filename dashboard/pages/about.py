@@ -1,4 +1,4 @@
-"""About the data (sources, licence, definitions) and the accessibility statement."""
+"""About the data: sources, licence, definitions, statistical neighbours."""
 from __future__ import annotations
 
 from dash import dcc, html
@@ -47,26 +47,4 @@ def layout(ctx: Context) -> html.Div:
                "half of them have a value are left out."),
         html.H2("Metrics"),
         html.Ul(metrics),
-    ])
-
-
-def accessibility(ctx: Context | None) -> html.Div:
-    return shell(ctx, "/accessibility", "Accessibility statement", [
-        html.P("This dashboard is run for a public-sector safeguarding partnership and aims to meet the Web Content "
-               "Accessibility Guidelines (WCAG) 2.2 at level AA."),
-        html.H2("What we do"),
-        html.Ul([
-            html.Li("Status is always given as a word and a shape as well as a colour."),
-            html.Li("Every chart has a caption, a table of the same data and a CSV download."),
-            html.Li("All controls can be used with a keyboard, with a visible focus indicator and a skip link."),
-            html.Li("Pages reflow at 320 pixels wide and text can be resized to 200%."),
-        ]),
-        html.H2("Known limitations"),
-        html.Ul([
-            html.Li("Interactive charts rely on JavaScript; their tables do not."),
-            html.Li("Zooming and panning inside a chart needs a pointer; the tables give the same values."),
-        ]),
-        html.H2("Reporting a problem"),
-        html.P("Tell the partnership's performance team, who run this service; they will reply within 5 working days."),
-        html.P("This statement was prepared in November 2026."),
     ])

@@ -30,12 +30,42 @@ def nav(ctx: Context | None, active: str) -> html.Nav:
 
 
 def authority_picker(ctx: Context) -> html.Div:
-    options = [{"label": f"{a['name']} ({a['old_code']})", "value": a["code"]} for a in ctx.snap.local_authorities()]
+    options = [{"label": f"{a['name']} ({a['old_code']})", "value": a["code"]} for a in ctx.snap.local_authorities()
+               if ctx.allowed_las is None or {a["code"], str(a["old_code"])} & ctx.allowed_las]
     return html.Div([
         html.Label("Authority", htmlFor="la-select", className="form-label me-2 mb-0"),
         dcc.Dropdown(id="la-select", options=options, value=ctx.la_code, clearable=False, searchable=True,
                      className="la-select"),
     ], className="authority-picker d-flex align-items-center")
+
+
+def user_bar() -> html.Div | None:
+    """Who is signed in, with sign-out (a POST with the CSRF token) and, for admins, administration."""
+    from ..web import security
+
+    try:
+        p = security.principal()
+        token = security.csrf_token()
+    except RuntimeError:  # outside a request: no user to show
+        return None
+    if p is None:
+        return None
+    parts = [html.Span(["Signed in as ", html.Strong(p.name), f" ({p.role})"])]
+    if p.role == "admin":
+        parts.append(html.A("Administration", href="/admin", className="ms-3"))
+    parts.append(html.Form([dcc.Input(type="hidden", name="csrf_token", value=token),
+                            html.Button("Sign out", type="submit", className="btn btn-link p-0 ms-3 align-baseline")],
+                           method="post", action="/logout", className="d-inline"))
+    return html.Div(parts, className="user-bar small")
+
+
+def view_banner(ctx: Context) -> html.P:
+    if ctx.external:
+        return html.P([html.Strong("Published view: "), "counts of 1 to 5, and rates and percentages built on them, "
+                       "are suppressed and shown as c, following DfE's rule."], className="view-banner external",
+                      id="view-banner")
+    return html.P([html.Strong("Staff view: "), "unsuppressed figures, including small numbers. Do not share "
+                   "outside the partnership."], className="view-banner staff", id="view-banner")
 
 
 def shell(ctx: Context | None, active: str, title: str, children: list, *, subtitle: str | None = None) -> html.Div:
@@ -51,8 +81,12 @@ def shell(ctx: Context | None, active: str, title: str, children: list, *, subti
     top = [nav(ctx, active)]
     if ctx is not None:
         top.append(authority_picker(ctx))
+    bar = user_bar()
+    if bar is not None:
+        top.append(bar)
     body = [html.Div(top, className="top-bar d-flex flex-wrap justify-content-between align-items-center gap-2"),
-            html.Main(head + ([as_at_line(as_at(ctx.snap), ctx.snap.version_id)] if ctx else []) + children,
+            html.Main(head + ([as_at_line(as_at(ctx.snap), ctx.snap.version_id), view_banner(ctx)] if ctx else [])
+                      + children,
                       id="main", tabIndex=-1),
             dcc.Store(id="page-title", data=f"{title} - Safeguarding performance")]
     return html.Div(body)

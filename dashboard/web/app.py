@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import logging
 from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 from flask import Response, jsonify, request
 
+from ..auth.service import audit as auth_audit
 from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
 from ..pages import about, metric as metric_page, overview, topic as topic_page
 from ..pages.common import shell
 from ..state import ViewState, parse_query
-from ..views import UnknownArea, make_context, metric_csv, scorecard, scorecard_csv
+from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
+from ..views import OutOfScope, UnknownArea, make_context, metric_csv, scorecard, scorecard_csv
+from . import security
 from ..analysis.scorecard import filter_rows
 
 log = logging.getLogger(__name__)
@@ -49,8 +53,22 @@ def _state(mgr: DataManager, search: str | None) -> ViewState:
 
 
 def _context(mgr: DataManager, search: str | None):
+    """The view context for the current request: the URL's state, checked against who is asking."""
     state = _state(mgr, search)
-    return make_context(mgr.snapshot(), mgr.registry, state, mgr.settings.la_code)
+    p = security.principal()
+    role, scope = (p.role, p.scope) if p else ("anonymous", {})
+    return make_context(mgr.snapshot(), mgr.registry, state, mgr.settings.la_code,
+                        external=role in EXTERNAL_ROLES or p is None,
+                        allowed_las=allowed_authorities(role, scope),
+                        allowed_metrics=allowed_metrics(role, scope))
+
+
+def _callback_context(mgr: DataManager, search: str | None):
+    """As _context, for callbacks: a request outside the viewer's scope changes nothing."""
+    try:
+        return _context(mgr, search if isinstance(search, str) else "")
+    except (UnknownArea, OutOfScope, NoData):
+        raise PreventUpdate from None
 
 
 def _message_page(title: str, text: str) -> html.Div:
@@ -66,15 +84,15 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
         return _message_page("No data yet", "The database has not been built. Run `python -m dashboard build`.")
     except UnknownArea as exc:
         return _message_page("Authority not found", f"{exc} is not an English local authority code.")
+    except OutOfScope as exc:
+        return _message_page("Not available", f"{exc} is not covered by the access you were given.")
     if path == "/":
         return overview.layout(ctx)
     if path == "/about":
         return about.layout(ctx)
-    if path == "/accessibility":
-        return about.accessibility(ctx)
     parts = path.strip("/").split("/")
     if len(parts) == 2 and parts[0] == "metric":
-        m = mgr.registry.get(parts[1])
+        m = ctx.registry.get(parts[1])
         if m is not None:
             return metric_page.layout(ctx, m)
     if len(parts) == 2 and parts[0] == "topic" and parts[1] in _topics(mgr):
@@ -93,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         serve_locally=True,
         compress=False,
         update_title=None,
+        enable_mcp=False,
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = INDEX
@@ -106,12 +125,13 @@ def create_app(settings: Settings | None = None) -> Dash:
         html.Footer(html.Div([
             html.P(["Contains Department for Education and ONS statistics, Open Government Licence v3.0. ",
                     dcc.Link("About the data", href="/about"), " · ",
-                    dcc.Link("Accessibility statement", href="/accessibility")])], className="container-xl"),
+                    html.A("Accessibility statement", href="/accessibility")])], className="container-xl"),
             className="site-footer"),
     ])
     app.server.config["DASHBOARD_MANAGER"] = mgr
     register_callbacks(app, mgr)
     register_routes(app, mgr)
+    security.install_security(app, mgr, settings)  # last: it reads every callback and route
     return app
 
 
@@ -130,8 +150,12 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
     def change_authority(la, pathname, search):
         state = _state(mgr, search)
         snap = mgr.snapshot()
-        area = snap.area(la or "")
+        area = snap.area(la) if isinstance(la, str) else None
         if area is None or area["level"] != "la":
+            return no_update
+        p = security.principal()
+        allowed = allowed_authorities(p.role, p.scope) if p else set()
+        if allowed is not None and not ({area["code"], str(area["old_code"])} & allowed):
             return no_update
         current = snap.area(state.la or mgr.settings.la_code)
         if current and current["code"] == area["code"]:
@@ -143,7 +167,7 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
                   Input("topic-filter", "value"), Input("rag-filter", "value"), State("url", "search"),
                   prevent_initial_call=True)
     def filter_scorecard(topic, rag, search):
-        ctx = _context(mgr, search)
+        ctx = _callback_context(mgr, search)
         topic = topic if topic in _topics(mgr) else None
         state = ctx.state.with_(topic=topic, rag=tuple(v for v in (rag or []) if isinstance(v, str)))
         state = _state(mgr, state.query())  # re-validate what the browser sent
@@ -155,17 +179,17 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
                   Input("cmp-toggle", "value"), Input("sn-model", "value"), Input("cell-select", "value"),
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
     def update_metric(cmp, sn, cell, pathname, search):
-        parts = (pathname or "").strip("/").split("/")
-        m = mgr.registry.get(parts[1]) if len(parts) == 2 and parts[0] == "metric" else None
+        parts = (pathname or "").strip("/").split("/") if isinstance(pathname, str) else []
+        ctx = _callback_context(mgr, search)
+        m = ctx.registry.get(parts[1]) if len(parts) == 2 and parts[0] == "metric" else None
         if m is None:
             return no_update, no_update
-        ctx = _context(mgr, search)
         agency, dim, val = (cell or "||").split("|") if isinstance(cell, str) and cell.count("|") == 2 else ("", "", "")
         cmp_list = ",".join(c for c in (cmp or []) if isinstance(c, str)) or "none"
         state = _state(mgr, ViewState(la=ctx.state.la, sn=sn if isinstance(sn, str) else ctx.state.sn,
                                       as_of=ctx.state.as_of, agency=agency or None,
                                       breakdown=f"{dim}:{val}" if dim else None).query() + f"&cmp={cmp_list}")
-        ctx = make_context(ctx.snap, mgr.registry, state, mgr.settings.la_code)
+        ctx = _callback_context(mgr, state.query() or "?")
         view = metric_page.metric_view(ctx, m)
         return metric_page.trend_card(ctx, view), state.query()
 
@@ -187,6 +211,23 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
                        newest_data=newest.isoformat() if newest else None,
                        built_at=snap.built_at.isoformat() if snap.built_at else None)
 
+    def _download_context():
+        try:
+            return _context(mgr, request.query_string.decode("utf-8", "replace"))
+        except UnknownArea:
+            return Response("Unknown authority", status=404, mimetype="text/plain")
+        except OutOfScope:
+            return Response("Not covered by your access", status=403, mimetype="text/plain")
+
+    def _audit_download(ctx) -> None:
+        actor, role = security.who()
+        auth_audit(mgr.engine, actor=actor, role=role, action="download", target=request.full_path,
+                   ip=security.client_ip(), detail="suppressed view" if ctx.external else "staff view")
+
+    @server.get("/accessibility")
+    def accessibility():
+        return security.page("Accessibility statement", ACCESSIBILITY_HTML)
+
     def _csv(text: str, filename: str) -> Response:
         resp = Response(text, mimetype="text/csv")
         resp.headers["Content-Disposition"] = f"attachment; filename=\"{filename}\""
@@ -195,20 +236,43 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
 
     @server.get("/download/metric/<metric_id>.csv")
     def download_metric(metric_id: str):
-        m = mgr.registry.get(metric_id)
+        ctx = _download_context()
+        if isinstance(ctx, Response):
+            return ctx
+        m = ctx.registry.get(metric_id)
         if m is None:
             return Response("Unknown metric", status=404, mimetype="text/plain")
-        try:
-            ctx = _context(mgr, request.query_string.decode("utf-8", "replace"))
-        except UnknownArea:
-            return Response("Unknown authority", status=404, mimetype="text/plain")
+        _audit_download(ctx)
         return _csv(metric_csv(ctx, m), f"{m.id}_{ctx.la['old_code'] or ctx.la_code}.csv")
 
     @server.get("/download/scorecard.csv")
     def download_scorecard():
-        try:
-            ctx = _context(mgr, request.query_string.decode("utf-8", "replace"))
-        except UnknownArea:
-            return Response("Unknown authority", status=404, mimetype="text/plain")
+        ctx = _download_context()
+        if isinstance(ctx, Response):
+            return ctx
+        _audit_download(ctx)
         rows = filter_rows(scorecard(ctx), ctx.state.topic, list(ctx.state.rag) or None)
         return _csv(scorecard_csv(ctx, rows), f"scorecard_{ctx.la['old_code'] or ctx.la_code}.csv")
+
+
+ACCESSIBILITY_HTML = """
+<p>This dashboard is run for a public-sector safeguarding partnership and aims to meet the Web Content
+Accessibility Guidelines (WCAG) 2.2 at level AA.</p>
+<h2>What we do</h2>
+<ul>
+<li>Status is always given as a word and a shape as well as a colour.</li>
+<li>Every chart has a caption, a table of the same data and a CSV download.</li>
+<li>All controls can be used with a keyboard, with a visible focus indicator and a skip link.</li>
+<li>Pages reflow at 320 pixels wide and text can be resized to 200%.</li>
+<li>Signing in allows pasting and password managers; you are warned before a session times out.</li>
+</ul>
+<h2>Known limitations</h2>
+<ul>
+<li>Interactive charts rely on JavaScript; their tables do not.</li>
+<li>Zooming and panning inside a chart needs a pointer; the tables give the same values.</li>
+</ul>
+<h2>Reporting a problem</h2>
+<p>Tell the partnership's performance team, who run this service; they will reply within 5 working days.</p>
+<p>This statement was prepared in November 2026.</p>
+<p><a href="/">Go to the dashboard</a></p>
+"""

@@ -109,6 +109,32 @@ def obs_frame(*rows: dict) -> pd.DataFrame:
 # --------------------------------------------------------------------------- fixtures
 
 
+class DfeFiles:
+    """The helpers above, handed to tests as the ``dfe`` fixture (test modules do not import conftest)."""
+
+    dir = DFE_DIR
+    local_csv = LOCAL_CSV
+    read_csv_rows = staticmethod(read_csv_rows)
+    rows = staticmethod(dfe_rows)
+    la_rows = staticmethod(la_rows)
+    national_rows = staticmethod(national_rows)
+    half_up = staticmethod(half_up)
+    rate = staticmethod(dfe_rate)
+    cp_rate = staticmethod(cp_rate_from_files)
+    is_number = staticmethod(is_number)
+
+
+@pytest.fixture(scope="session")
+def dfe() -> type[DfeFiles]:
+    return DfeFiles
+
+
+@pytest.fixture(scope="session")
+def obs():
+    """``obs(dict(...), ...)``: an observation frame from partial rows (see OBS_DEFAULTS)."""
+    return obs_frame
+
+
 @pytest.fixture(scope="session")
 def registry() -> Registry:
     return load_registry(DEFAULT_DATA_DIR / "metrics.yaml")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -304,6 +305,45 @@ def test_metric_callback_comparators(client, dependencies, manager, metric_id, s
     view = metric_view(ctx, manager.registry.metric(metric_id))
     assert "England" in view.comparators_shown
     _check_trend_matches_view(out["trend-container"]["children"], view)
+
+
+def _store_neighbour_median(settings, la_old_code: str, model: str, metric_id: str, decimals: int):
+    """(period_end, median) of the neighbours' latest whole-area values, read from the store."""
+    from sqlalchemy import func, select
+
+    from dashboard import store
+
+    engine = store.get_engine(settings.database_url)
+    with engine.connect() as conn:
+        la = conn.execute(select(store.Area.code).where(store.Area.old_code == la_old_code)).scalar_one()
+        codes = list(conn.execute(select(store.StatNeighbour.neighbour_code).where(
+            store.StatNeighbour.la_code == la, store.StatNeighbour.model == model)).scalars())
+        cell = (store.Observation.metric_id == metric_id, store.Observation.area_code.in_(codes),
+                store.Observation.agency == "", store.Observation.breakdown == "",
+                store.Observation.value.is_not(None))
+        latest = conn.execute(select(func.max(store.Observation.period_end)).where(*cell)).scalar_one()
+        values = list(conn.execute(select(store.Observation.value).where(
+            *cell, store.Observation.period_end == latest)).scalars())
+    assert len(codes) >= 5 and len(values) * 2 >= len(codes), (model, codes, values)
+    values.sort()
+    mid = len(values) // 2
+    median = values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+    q = Decimal(1).scaleb(-decimals)
+    return latest, float(Decimal(repr(median)).quantize(q, rounding=ROUND_HALF_UP))
+
+
+@pytest.mark.parametrize("sn", ["2021", "2025"])
+def test_metric_callback_neighbour_median_matches_the_store(client, dependencies, web_settings, raw_metrics, sn):
+    metric_id = "cp_rate_31mar"
+    decimals = next(m["decimals"] for m in raw_metrics if m["id"] == metric_id)
+    resp = post_callback(client, _metric_body(dependencies, f"/metric/{metric_id}", ["sn"], sn, None))
+    assert resp.status_code == 200
+    fig = graphs(resp.get_json()["response"]["trend-container"]["children"])[0]["props"]["figure"]
+    sn_traces = [t for t in fig["data"] if "neighbour" in t["name"].lower()]
+    assert len(sn_traces) == 1, [t["name"] for t in fig["data"]]
+    assert sn in sn_traces[0]["name"]
+    latest, median = _store_neighbour_median(web_settings, "883", sn, metric_id, decimals)
+    assert sn_traces[0]["y"][-1] == pytest.approx(median, abs=1e-9), (sn, latest)
 
 
 def test_metric_callback_no_comparators(client, dependencies, manager):

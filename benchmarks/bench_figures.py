@@ -1,0 +1,81 @@
+"""Figure building: ``dashboard.figures.trend_figure`` (a dict) against the same figure as a
+``plotly.graph_objects.Figure``.
+
+Rules:
+- The input is real: the chart data of a metric page (``dashboard.views.metric_view``) from the
+  built instance, for the metric page the server benchmark also visits and for one metric with
+  a target and RAG bands.
+- Timed: ``trend_figure(...)`` from chart data to dict, and ``go.Figure(data=..., layout=...)``
+  from that dict, interleaved. Budget: our build costs at most 0.05 x a go.Figure build (we are
+  at least 20 times cheaper). The go.Figure / dict ratio is printed as information.
+- Size: the JSON Dash sends for our dict (``plotly.io.json.to_json_plotly``, the encoder Dash
+  uses) against ``go.Figure(...).to_json()``, whose difference is mostly the default template.
+"""
+from __future__ import annotations
+
+import plotly.graph_objects as go
+from plotly.io.json import to_json_plotly
+
+from dashboard.data import DataManager
+from dashboard.figures import trend_figure
+from dashboard.registry import Polarity
+from dashboard.state import parse_query
+from dashboard.views import make_context, metric_view
+
+from .core import Row, calibrate, interleaved, median
+from .instance import Instance
+
+SECTION = "1. figure build (in process)"
+BUDGET_DICT_VS_GO = 0.05
+PAGE_METRIC = ("cp_rate_31mar", "?cmp=england,region,sn")
+
+
+def _cases(inst: Instance) -> list[tuple[str, object, object, str, str]]:
+    """(label, metric, chart data, series name, title) for each figure measured."""
+    mgr = DataManager(inst.settings)
+    reg = mgr.registry
+    topics = tuple(t.id for t in reg.topics)
+    snap = mgr.snapshot()
+    wanted = [PAGE_METRIC]
+    banded = next((m.id for m in reg.metrics if m.targets and m.polarity is not Polarity.NEUTRAL
+                   and not mgr.snapshot().rows(m.id, snap.area(mgr.settings.la_code)["code"]).empty), None)
+    if banded and banded != PAGE_METRIC[0]:
+        wanted.append((banded, "?cmp=england"))
+    cases = []
+    for metric_id, query in wanted:
+        ctx = make_context(snap, reg, parse_query(query, topics), mgr.settings.la_code)
+        m = reg.metric(metric_id)
+        view = metric_view(ctx, m)
+        if view.data.empty:
+            continue
+        cases.append((f"{metric_id}{' ' + query if query else ''}", m, view.data, view.data["series"].iloc[0],
+                      view.title))
+    return cases
+
+
+def run(inst: Instance, rounds: int) -> list[Row]:
+    rows: list[Row] = []
+    for label, metric, data, series, title in _cases(inst):
+        fig = trend_figure(metric, data, series, title)
+
+        def ours(metric=metric, data=data, series=series, title=title):
+            return trend_figure(metric, data, series, title)
+
+        def theirs(fig=fig):
+            return go.Figure(data=fig["data"], layout=fig["layout"])
+
+        theirs()  # first go.Figure build imports plotly's validators: not part of a warm build
+        numbers = {"ours": calibrate(ours), "go": calibrate(theirs)}
+        s = interleaved({"ours": ours, "go": theirs}, rounds, warmup=2, numbers=numbers)
+        ours_ms = [x * 1000 for x in s["ours"]]
+        go_ms = [x * 1000 for x in s["go"]]
+        rows.append(Row(SECTION, f"trend_figure dict, {label}", median(ours_ms), "ms", floor=median(go_ms),
+                        floor_name="go.Figure", budget=BUDGET_DICT_VS_GO, samples=ours_ms, floor_samples=go_ms,
+                        note=f"{len(fig['data'])} traces; batch sizes {numbers}"))
+        rows.append(Row(SECTION, f"go.Figure build (info), {label}", median(go_ms), "ms", floor=median(ours_ms),
+                        floor_name="dict", samples=go_ms, floor_samples=ours_ms))
+        ours_json = len(to_json_plotly(fig).encode("utf-8"))
+        go_json = len(go.Figure(data=fig["data"], layout=fig["layout"]).to_json().encode("utf-8"))
+        rows.append(Row(SECTION, f"figure JSON size, {label}", ours_json, "bytes", floor=go_json,
+                        floor_name="go.Figure.to_json", note="the difference is mostly plotly.py's default template"))
+    return rows

@@ -1,0 +1,66 @@
+"""Who may do what. The tables here are the policy; the web layer enforces them and the tests read them.
+
+Deny by default: a route or callback that is not listed here is refused for everyone.
+"""
+from __future__ import annotations
+
+STAFF_ROLES = ("admin", "analyst", "viewer")
+ROLES = STAFF_ROLES + ("inspector",)  # inspectors exist only through a link
+EXTERNAL_ROLES = frozenset({"inspector"})  # see small numbers suppressed
+VIEWERS = frozenset(ROLES)  # everyone signed in may read the dashboard
+STAFF = frozenset(STAFF_ROLES)
+ANALYSTS = frozenset({"admin", "analyst"})
+ADMINS = frozenset({"admin"})
+
+# Callbacks, by the name of the function that implements them. Each callback's output id is
+# mapped to one of these names when the app registers it (``dashboard.web.security``), and a
+# request for an output that is not in that map is refused.
+CALLBACK_ROLES: dict[str, frozenset[str]] = {
+    "route": VIEWERS,  # renders the page for the URL
+    "change_authority": VIEWERS,  # authority picker -> new URL (inputs checked against scope)
+    "filter_scorecard": VIEWERS,  # scorecard filters
+    "update_metric": VIEWERS,  # comparator toggles and cell selection on a metric page
+}
+
+# Routes that anybody may reach, signed in or not (by path prefix or exact path).
+PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/share/")
+PUBLIC_PATHS = frozenset({"/login", "/healthz", "/accessibility", "/_favicon.ico", "/favicon.ico"})
+
+# Server routes outside Dash, and who may use them. Dash's own routes (pages, /_dash-layout,
+# /_dash-dependencies, /_dash-update-component) need any signed-in role; the callback table above
+# then decides per callback.
+ROUTE_ROLES: dict[str, frozenset[str]] = {
+    "/logout": VIEWERS,
+    "/session/status": VIEWERS,
+    "/session/keepalive": VIEWERS,
+    "/download/": VIEWERS,
+    "/admin": ADMINS,
+    "/admin/": ADMINS,
+}
+
+
+def route_roles(path: str) -> frozenset[str] | None:
+    """The roles allowed on a non-Dash server route, or None when the route is not one of ours."""
+    if path in ROUTE_ROLES:
+        return ROUTE_ROLES[path]
+    for prefix, roles in ROUTE_ROLES.items():
+        if prefix.endswith("/") and path.startswith(prefix):
+            return roles
+    return None
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC_PATHS or any(path.startswith(p) for p in PUBLIC_PREFIXES)
+
+
+def allowed_authorities(role: str, scope: dict) -> set[str] | None:
+    """The authority codes a principal may ask for (None: any). Inspectors' links may name them."""
+    if role in EXTERNAL_ROLES and scope.get("las"):
+        return {str(c).upper() for c in scope["las"]}
+    return None
+
+
+def allowed_metrics(role: str, scope: dict) -> set[str] | None:
+    if role in EXTERNAL_ROLES and scope.get("metrics"):
+        return set(scope["metrics"])
+    return None

@@ -1,0 +1,466 @@
+"""Access control for the web app: one gate in front of every route, sessions tracked on the
+server, inspector links, CSRF, security headers, and the admin pages.
+
+The gate runs before every request. Public: sign-in, the link exchange, static assets, the health
+check and the accessibility statement. Everything else needs a valid server-side session; Dash's
+callback endpoint additionally checks the callback against ``dashboard.auth.policy.CALLBACK_ROLES``
+and the request's inputs against the callback's registered inputs. dash-auth is not used.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import json
+import logging
+import os
+import secrets
+from functools import wraps
+from html import escape
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, g, jsonify, redirect, request, session
+from flask_login import LoginManager, current_user, login_user, logout_user
+
+from ..auth import service as auth
+from ..auth.policy import ADMINS, CALLBACK_ROLES, is_public, route_roles
+from ..config import Settings
+
+log = logging.getLogger(__name__)
+
+CSRF_COOKIE = "_csrf_token"
+CSRF_HEADER = "X-CSRFToken"
+DATA_PATHS = ("/_dash-update-component", "/_dash-layout", "/_dash-dependencies", "/download/", "/healthz",
+              "/admin", "/session/")
+
+
+class SecretKeyMissing(RuntimeError):
+    pass
+
+
+def secret_key(settings: Settings) -> str:
+    """SECRET_KEY from the environment; in production refuse to start without one, locally make one and keep it."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if settings.production:
+        raise SecretKeyMissing("SECRET_KEY is not set: refusing to start in production mode (DASHBOARD_ENV=production)")
+    path = Path(settings.instance_dir) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+        log.warning("SECRET_KEY is not set: generated one for local use in %s. Set SECRET_KEY in production.", path)
+    return path.read_text().strip()
+
+
+def client_ip() -> str:
+    return request.remote_addr or ""
+
+
+def principal() -> auth.Principal | None:
+    user = current_user
+    return user if getattr(user, "is_authenticated", False) else None
+
+
+def who() -> tuple[str, str]:
+    p = principal()
+    return (p.actor, p.role) if p else ("anonymous", "anonymous")
+
+
+def csrf_token() -> str:
+    tok = session.get("csrf")
+    if not tok:
+        tok = session["csrf"] = secrets.token_urlsafe(32)
+    return tok
+
+
+def _csrf_ok(sent: str | None) -> bool:
+    expected = session.get("csrf")
+    return bool(sent and expected and hmac.compare_digest(str(sent), str(expected)))
+
+
+def require_role(*roles: str) -> auth.Principal:
+    """Inside a callback or route that changes something: check the role again, from the server session."""
+    p = principal()
+    if p is None or p.role not in roles:
+        abort(403)
+    return p
+
+
+# -- pages outside Dash (plain HTML, no inline script) ------------------------------------
+
+def page(title: str, body: str, status: int = 200) -> Response:
+    html = f"""<!DOCTYPE html>
+<html lang="en-GB"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)} - Safeguarding performance</title>
+<link rel="stylesheet" href="/assets/00-bootstrap-5.3.9.min.css"><link rel="stylesheet" href="/assets/style.css">
+</head><body><a class="skip-link" href="#main">Skip to main content</a>
+<header class="site-header"><div class="container-xl"><span class="brand">Safeguarding performance</span></div></header>
+<main id="main" class="container-xl" tabindex="-1"><h1>{escape(title)}</h1>{body}</main>
+<footer class="site-footer"><div class="container-xl"><a href="/accessibility">Accessibility statement</a></div></footer>
+</body></html>"""
+    return Response(html, status=status, mimetype="text/html")
+
+
+def _login_form(message: str = "", next_url: str = "/", name: str = "") -> str:
+    err = f'<div class="alert alert-danger" role="alert" id="signin-error">{escape(message)}</div>' if message else ""
+    return f"""{err}
+<form method="post" action="/login" class="signin" style="max-width:28rem">
+<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">
+<input type="hidden" name="next" value="{escape(next_url)}">
+<div class="mb-3"><label class="form-label" for="username">User name</label>
+<input class="form-control" id="username" name="username" autocomplete="username" required value="{escape(name)}"></div>
+<div class="mb-3"><label class="form-label" for="password">Password</label>
+<input class="form-control" id="password" name="password" type="password" autocomplete="current-password" required></div>
+<button class="btn btn-primary" type="submit">Sign in</button>
+</form>
+<p class="mt-3">Inspectors: open the link you were sent. Your session ends after 30 minutes without activity.</p>"""
+
+
+def _safe_next(url: str | None) -> str:
+    parts = urlsplit(url or "/")
+    if parts.scheme or parts.netloc or not (url or "/").startswith("/") or (url or "").startswith("//"):
+        return "/"
+    return url or "/"
+
+
+def install_security(app, mgr, settings: Settings) -> None:
+    """Wire the gate, sessions, links, headers and admin pages into a Dash app (before it serves)."""
+    server: Flask = app.server
+    engine = mgr.engine
+    from ..store import init_db
+
+    init_db(engine)
+    policy = auth.SessionPolicy(idle=dt.timedelta(minutes=settings.idle_minutes),
+                                absolute=dt.timedelta(hours=settings.session_hours))
+    server.config.update(
+        SECRET_KEY=secret_key(settings),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
+        SESSION_COOKIE_NAME="sg_session",
+        PERMANENT_SESSION_LIFETIME=policy.absolute,
+        REMEMBER_COOKIE_DURATION=dt.timedelta(seconds=0),
+        SESSION_PROTECTION="basic",
+    )
+    server.config["SESSION_POLICY"] = policy
+    lm = LoginManager()
+    lm.init_app(server)
+
+    @lm.user_loader
+    def _load(token: str):
+        return auth.load_principal(engine, token, policy, touch=request.path not in ("/session/status",))
+
+    callback_roles = callback_role_map(app)
+    server.config["CALLBACK_ROLE_MAP"] = callback_roles
+    callback_inputs = {out: _input_signature(spec) for out, spec in app.callback_map.items()}
+
+    def log_event(action: str, outcome: str = "ok", target: str = "", detail: str = "") -> None:
+        actor, role = who()
+        auth.audit(engine, actor=actor, role=role, action=action, outcome=outcome, target=target, ip=client_ip(),
+                   detail=detail)
+
+    def deny(status: int, reason: str, target: str = ""):
+        log_event("request.denied" if not request.path.startswith("/_dash-update") else "callback.denied", "denied",
+                  target or request.path, reason)
+        if status == 401 and request.method == "GET" and _wants_html():
+            return redirect(f"/login?next={request.full_path.rstrip('?')}")
+        return jsonify(error=reason), status
+
+    @server.before_request
+    def gate():
+        path = request.path
+        if is_public(path):
+            return None
+        p = principal()
+        if path == "/_dash-update-component":
+            return _gate_callback(p)
+        roles = route_roles(path)
+        if p is None:
+            return deny(401, "sign in first")
+        if roles is not None and p.role not in roles:
+            return deny(403, f"the {p.role} role may not use {path}")
+        if request.method not in ("GET", "HEAD", "OPTIONS") and not _csrf_ok(request.form.get("csrf_token")
+                                                                            or request.headers.get(CSRF_HEADER)):
+            return deny(403, "missing or wrong CSRF token")
+        return None
+
+    def _gate_callback(p):
+        if request.method != "POST":
+            return deny(405, "callbacks are POST only")
+        try:
+            body = json.loads(request.get_data(cache=True) or b"")
+            output = body["output"]
+            inputs = body.get("inputs", [])
+            if not isinstance(output, str) or not isinstance(inputs, list):
+                raise ValueError("bad shape")
+        except (ValueError, KeyError, TypeError):
+            log.warning("malformed callback body from %s", client_ip())
+            log_event("callback.malformed", "denied", "/_dash-update-component", "malformed body")
+            return jsonify(error="malformed callback request"), 400
+        if p is None:
+            return deny(401, "sign in first", output)
+        if not _csrf_ok(request.headers.get(CSRF_HEADER)):
+            return deny(403, "missing or wrong CSRF token", output)
+        roles = callback_roles.get(output)
+        if roles is None or p.role not in roles:
+            return deny(403, f"the {p.role} role may not call this callback", output)
+        try:
+            sent = _input_signature({"inputs": inputs, "state": body.get("state", [])})
+        except (TypeError, KeyError, AttributeError):
+            return jsonify(error="malformed callback request"), 400
+        if sent != callback_inputs.get(output):
+            return deny(400, "inputs do not match the callback", output)
+        return None
+
+    @server.after_request
+    def headers(resp: Response):
+        h = resp.headers
+        h["Content-Security-Policy"] = csp
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "no-referrer"
+        h["X-Frame-Options"] = "DENY"
+        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        if settings.secure_cookies:
+            h["Strict-Transport-Security"] = "max-age=31536000"
+        if any(request.path.startswith(p) for p in DATA_PATHS) or resp.mimetype in ("application/json", "text/csv"):
+            h["Cache-Control"] = "no-store"
+        if principal() is not None or session.get("csrf"):
+            resp.set_cookie(CSRF_COOKIE, csrf_token(), secure=settings.secure_cookies, httponly=False,
+                            samesite="Strict")
+        return resp
+
+    @server.errorhandler(400)
+    def bad_request(_e):
+        return jsonify(error="bad request"), 400
+
+    @server.errorhandler(500)
+    def server_error(e):
+        log.exception("server error on %s", request.path)
+        return jsonify(error="internal error"), 500
+
+    # -- sign in and out ------------------------------------------------------------------
+    @server.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "GET":
+            if principal() is not None:
+                return redirect("/")
+            return page("Sign in", _login_form(next_url=_safe_next(request.args.get("next"))))
+        name = (request.form.get("username") or "").strip()[:80]
+        next_url = _safe_next(request.form.get("next"))
+        if not _csrf_ok(request.form.get("csrf_token")):
+            log_event("signin.failure", "denied", name, "CSRF token missing or wrong")
+            return page("Sign in", _login_form("Your sign-in form had expired. Please try again.", next_url, name), 400)
+        if (auth.recent_failures(engine, name=name) >= settings.max_failures
+                or auth.recent_failures(engine, ip=client_ip()) >= settings.max_failures * 4):
+            log_event("signin.throttled", "denied", name)
+            return page("Sign in", _login_form("Too many failed attempts. Wait 15 minutes and try again.", next_url,
+                                               name), 429)
+        user = auth.check_password(engine, name, request.form.get("password") or "")
+        if user is None:
+            auth.audit(engine, actor="anonymous", role="anonymous", action="signin.failure", outcome="failed",
+                       target=name, ip=client_ip())
+            return page("Sign in", _login_form("The user name or password is not right.", next_url, name), 401)
+        token = auth.start_session(engine, role=user.role, user_id=user.id,
+                                   expires_at=auth.utcnow() + policy.absolute, ip=client_ip())
+        session.clear()
+        p = auth.load_principal(engine, token, policy)
+        login_user(p)
+        session.permanent = True
+        csrf_token()
+        auth.audit(engine, actor=user.name, role=user.role, action="signin.success", target=user.name, ip=client_ip())
+        return redirect(next_url)
+
+    @server.post("/logout")
+    def logout():
+        p = principal()
+        if p is not None:
+            auth.end_session(engine, p.session_token, "signed out")
+            log_event("signout", "ok", p.actor)
+        logout_user()
+        session.clear()
+        resp = redirect("/login")
+        resp.delete_cookie(CSRF_COOKIE)
+        return resp
+
+    @server.get("/share/<token>")
+    def share(token: str):
+        try:
+            link, session_token = auth.exchange_link(engine, token, policy, ip=client_ip())
+        except auth.AuthError as exc:
+            auth.audit(engine, actor="anonymous", role="anonymous", action="link.open", outcome="denied",
+                       target="(token withheld)", ip=client_ip(), detail=str(exc))
+            return page("Link not valid", f"<p>{escape(str(exc))}</p><p>Ask the partnership for a new link.</p>", 403)
+        session.clear()
+        login_user(auth.load_principal(engine, session_token, policy))
+        session.permanent = True
+        csrf_token()
+        auth.audit(engine, actor=f"link:{link.id}", role="inspector", action="link.open", target=link.label,
+                   ip=client_ip())
+        resp = redirect("/", code=303)  # a clean URL: the token leaves the address bar and history
+        resp.headers["Referrer-Policy"] = "no-referrer"
+        return resp
+
+    @server.get("/session/status")
+    def session_status():
+        p = principal()
+        times = auth.session_times(engine, p.session_token, policy) if p else None
+        return jsonify(times or {"idle_seconds_left": 0, "absolute_seconds_left": 0})
+
+    @server.post("/session/keepalive")
+    def keepalive():
+        return jsonify(auth.session_times(engine, principal().session_token, policy))
+
+    install_admin(server, engine, settings, log_event)
+
+    hashes = " ".join(f"'{h}'" for h in app.csp_hashes())
+    csp = ("default-src 'self'; "
+           f"script-src 'self' {hashes}; "
+           "style-src 'self' 'unsafe-inline'; "  # Dash and plotly.js set inline styles on elements
+           "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+    server.config["CSP"] = csp
+
+
+def _wants_html() -> bool:
+    return "text/html" in (request.headers.get("Accept") or "") or request.path in ("/", "") or \
+        not request.path.startswith("/_")
+
+
+def _input_signature(spec: dict) -> tuple:
+    """The (id, property) pairs of a callback's inputs and state, in order, ids as strings."""
+    def ids(items):
+        out = []
+        for item in items:
+            if isinstance(item, list):  # pattern-matching callbacks send lists
+                out.append(tuple(ids(item)))
+                continue
+            cid = item["id"]
+            out.append((json.dumps(cid, sort_keys=True) if isinstance(cid, dict) else str(cid), str(item["property"])))
+        return out
+    return tuple(ids(spec.get("inputs", []))), tuple(ids(spec.get("state", [])))
+
+
+def callback_role_map(app) -> dict[str, frozenset[str]]:
+    """Output id (as Dash names it) -> roles, from each callback's function name and CALLBACK_ROLES."""
+    out: dict[str, frozenset[str]] = {}
+    for output, spec in app.callback_map.items():
+        fn = spec.get("callback")
+        name = getattr(fn, "__name__", None)
+        wrapped = getattr(fn, "__wrapped__", None)
+        name = getattr(wrapped, "__name__", name)
+        if name in CALLBACK_ROLES:
+            out[output] = CALLBACK_ROLES[name]
+    return out
+
+
+# -- admin pages ---------------------------------------------------------------------------
+
+def install_admin(server: Flask, engine, settings: Settings, log_event) -> None:
+    def admin_only(fn):
+        @wraps(fn)
+        def inner(*a, **kw):
+            p = principal()
+            if p is None or p.role not in ADMINS:  # the gate has checked already; check again where it matters
+                abort(403)
+            return fn(*a, **kw)
+        return inner
+
+    def links_table() -> str:
+        rows = []
+        for link in auth.list_links(engine):
+            state = ("revoked " + link.revoked_at.strftime("%Y-%m-%d %H:%M") if link.revoked_at
+                     else "expired" if link.expires_at <= auth.utcnow() else "active")
+            revoke = "" if link.revoked_at else (
+                f'<form method="post" action="/admin/links/{link.id}/revoke">'
+                f'<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">'
+                f'<button class="btn btn-sm btn-outline-danger" type="submit">Revoke<span class="visually-hidden"> '
+                f'{escape(link.label)}</span></button></form>')
+            rows.append(f"<tr><th scope='row'>{link.id}</th><td>{escape(link.label)}</td><td>{escape(link.scope)}</td>"
+                        f"<td>{escape(link.issued_by)}</td><td>{link.expires_at:%Y-%m-%d %H:%M} UTC</td>"
+                        f"<td>{link.last_used_at or '—'}</td><td>{link.uses}</td><td>{state}</td><td>{revoke}</td></tr>")
+        return ("<table class='table table-sm'><caption>Inspector links</caption><thead><tr>"
+                + "".join(f"<th scope='col'>{h}</th>" for h in
+                          ("Id", "Label", "Scope", "Issued by", "Expires", "Last used", "Opened", "State", ""))
+                + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
+
+    def admin_page(extra: str = "", status: int = 200) -> Response:
+        csrf = escape(csrf_token())
+        tomorrow = (auth.utcnow() + dt.timedelta(days=7)).date().isoformat()
+        body = f"""<p><a href="/">Back to the dashboard</a> · <a href="/admin/audit">Audit log</a></p>{extra}
+<h2>Create an inspector link</h2>
+<form method="post" action="/admin/links" style="max-width:32rem">
+<input type="hidden" name="csrf_token" value="{csrf}">
+<div class="mb-3"><label class="form-label" for="label">Label (who it is for)</label>
+<input class="form-control" id="label" name="label" required maxlength="200"></div>
+<div class="mb-3"><label class="form-label" for="expires">Expires at the end of</label>
+<input class="form-control" id="expires" name="expires" type="date" required value="{tomorrow}"></div>
+<button class="btn btn-primary" type="submit">Create link</button></form>
+<h2>Links</h2><form method="post" action="/admin/links/revoke-all"><input type="hidden" name="csrf_token" value="{csrf}">
+<button class="btn btn-outline-danger" type="submit">Revoke all links</button></form>{links_table()}"""
+        return page("Administration", body, status)
+
+    @server.get("/admin")
+    @admin_only
+    def admin_home():
+        return admin_page()
+
+    @server.post("/admin/links")
+    @admin_only
+    def admin_create_link():
+        p = principal()
+        try:
+            day = dt.date.fromisoformat(request.form.get("expires") or "")
+            expires = dt.datetime.combine(day, dt.time(23, 59, 59))
+            link, token = auth.create_link(engine, label=request.form.get("label") or "", expires_at=expires,
+                                           issued_by=p.actor, scope=default_scope(settings))
+        except (ValueError, auth.AuthError) as exc:
+            return admin_page(f'<div class="alert alert-danger" role="alert">{escape(str(exc))}</div>', 400)
+        log_event("link.create", "ok", f"link:{link.id}", link.label)
+        url = f"{request.host_url.rstrip('/')}/share/{token}"
+        return admin_page(f'<div class="alert alert-success" role="status"><p>Link created. Copy it now: it will not '
+                          f'be shown again.</p><p><code id="new-link">{escape(url)}</code></p></div>')
+
+    @server.post("/admin/links/<int:link_id>/revoke")
+    @admin_only
+    def admin_revoke(link_id: int):
+        n = auth.revoke_links(engine, link_id)
+        log_event("link.revoke", "ok" if n else "failed", f"link:{link_id}")
+        return redirect("/admin", code=303)
+
+    @server.post("/admin/links/revoke-all")
+    @admin_only
+    def admin_revoke_all():
+        n = auth.revoke_links(engine, None)
+        log_event("link.revoke_all", "ok", f"{n} links")
+        return redirect("/admin", code=303)
+
+    @server.get("/admin/audit")
+    @admin_only
+    def admin_audit():
+        rows = "".join(
+            f"<tr><th scope='row'>{e.id}</th><td>{e.at:%Y-%m-%d %H:%M:%S}Z</td><td>{escape(e.actor)}</td>"
+            f"<td>{escape(e.role)}</td><td>{escape(e.action)}</td><td>{escape(e.target)}</td><td>{escape(e.outcome)}"
+            f"</td><td>{escape(e.ip)}</td><td>{escape(e.detail)}</td></tr>" for e in auth.audit_rows(engine, 500))
+        body = ("<p><a href='/admin'>Administration</a> · <a href='/admin/audit.csv' download>Export the whole log "
+                "(CSV)</a></p><div class='table-responsive' tabindex='0' role='region' aria-label='Audit log'>"
+                "<table class='table table-sm'><caption>The latest 500 events (times in UTC)</caption><thead><tr>"
+                + "".join(f"<th scope='col'>{h}</th>" for h in
+                          ("Id", "When", "Who", "Role", "What", "Target", "Outcome", "From", "Detail"))
+                + "</tr></thead><tbody>" + rows + "</tbody></table></div>")
+        return page("Audit log", body)
+
+    @server.get("/admin/audit.csv")
+    @admin_only
+    def admin_audit_csv():
+        log_event("download", "ok", "/admin/audit.csv")
+        resp = Response(auth.audit_csv(engine), mimetype="text/csv")
+        resp.headers["Content-Disposition"] = 'attachment; filename="audit_log.csv"'
+        return resp
+
+
+def default_scope(settings: Settings) -> dict:
+    """An inspector link shows the partnership's own authority unless told otherwise."""
+    return {"las": [settings.la_code]}

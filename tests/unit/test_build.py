@@ -1,0 +1,194 @@
+"""The build: files -> store in one transaction, rebuilt only when the inputs change."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import shutil
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dashboard import store
+from dashboard.build import build, fingerprint, is_stale
+from dashboard.config import DEFAULT_DATA_DIR, load_settings
+
+F_CP = "d5_cpps_at31march_by_duration_2013_to_2025.csv"
+
+
+def _counts(engine):
+    with Session(engine) as s:
+        ver = store.current_version(engine)
+        return {
+            "version_id": ver.id,
+            "created_at": ver.created_at,
+            "observations": s.scalar(select(func.count()).select_from(store.Observation)),
+            "flags": s.scalar(select(func.count()).select_from(store.QualityFlag)),
+            "areas": s.scalar(select(func.count()).select_from(store.Area)),
+            "fingerprint": store.get_meta(engine, "fingerprint"),
+        }
+
+
+@pytest.fixture(scope="module")
+def own_build(tmp_path_factory):
+    """A copy of data/ and its own SQLite store, built once: the tests here may change both."""
+    root = tmp_path_factory.mktemp("own-build")
+    data_dir = root / "data"
+    shutil.copytree(DEFAULT_DATA_DIR, data_dir)
+    settings = load_settings({
+        "DASHBOARD_DATA_DIR": str(data_dir),
+        "DASHBOARD_INSTANCE_DIR": str(root / "instance"),
+        "DATABASE_URL": f"sqlite:///{root / 'instance' / 'dashboard.db'}",
+    })
+    result = build(settings)
+    return settings, result
+
+
+# --------------------------------------------------------------------------- the session store
+
+
+def test_session_build(built_db):
+    engine = store.get_engine(built_db.database_url)
+    c = _counts(engine)
+    ver = store.current_version(engine)
+    assert ver.kind == "build"
+    assert ver.rows == c["observations"] > 30000
+    assert c["fingerprint"] == fingerprint(built_db.data_dir)
+    assert not is_stale(engine, built_db.data_dir)
+
+
+def test_suppressed_values_stored_as_null_with_symbol(built_db, dfe):
+    engine = store.get_engine(built_db.database_url)
+    with Session(engine) as s:
+        symbols = dict(s.execute(select(store.Observation.status, func.count())
+                                 .where(store.Observation.status != "")
+                                 .group_by(store.Observation.status)).all())
+        assert symbols.get("c", 0) > 0
+        valued = s.scalar(select(func.count()).select_from(store.Observation)
+                          .where(store.Observation.status.in_(list(store.SUPPRESSION_SYMBOLS)))
+                          .where(store.Observation.value.is_not(None)))
+        assert valued == 0  # a suppressed cell never carries a number, 0 least of all
+
+        # every LA cell DfE suppressed in the CP-at-31-March file is NULL + "c" for the count and the rate
+        suppressed = [r for r in dfe.rows(F_CP) if r["geographic_level"] == "Local authority"
+                      and r["CPP_At31"].strip() == "c"]
+        assert suppressed, "the file has suppressed cells"
+        for r in suppressed:
+            year = int(r["time_period"])
+            code = s.scalar(select(store.Area.code).where(store.Area.old_code == r["old_la_code"]))
+            for metric_id in ("cp_plans_31mar", "cp_rate_31mar"):
+                got = s.execute(select(store.Observation.value, store.Observation.status)
+                                .where(store.Observation.metric_id == metric_id,
+                                       store.Observation.area_code == code,
+                                       store.Observation.period_end == dt.date(year, 3, 31),
+                                       store.Observation.breakdown == "")).all()
+                assert got == [(None, "c")], (metric_id, r["la_name"], year)
+
+
+def test_published_zero_is_a_zero_not_a_symbol(built_db, dfe):
+    """The other side of the rule: a published 0 stays 0 with no symbol."""
+    engine = store.get_engine(built_db.database_url)
+    zeros = [r for r in dfe.rows(F_CP) if r["geographic_level"] == "Local authority" and r["CPP_At31"].strip() == "0"]
+    assert zeros
+    r = zeros[0]
+    with Session(engine) as s:
+        code = s.scalar(select(store.Area.code).where(store.Area.old_code == r["old_la_code"]))
+        got = s.execute(select(store.Observation.value, store.Observation.status)
+                        .where(store.Observation.metric_id == "cp_plans_31mar", store.Observation.area_code == code,
+                               store.Observation.period_end == dt.date(int(r["time_period"]), 3, 31))).all()
+    assert got == [(0.0, "")]
+
+
+# --------------------------------------------------------------------------- a store of its own
+
+
+def test_if_stale_skips_when_nothing_changed(own_build):
+    settings, first = own_build
+    assert first.built and first.version_id is not None
+    engine = store.get_engine(settings.database_url)
+    build(settings, if_stale=True)  # whatever an earlier test left, the store now matches the files
+    before = _counts(engine)
+    again = build(settings, if_stale=True)
+    assert again.built is False
+    assert again.version_id == before["version_id"]
+    assert again.rows == before["observations"]
+    assert _counts(engine) == before
+
+
+def test_failed_build_leaves_the_previous_store(own_build):
+    settings, _ = own_build
+    engine = store.get_engine(settings.database_url)
+    build(settings, if_stale=True)
+    before = _counts(engine)
+    local = settings.data_dir / "local" / "thurrock_lscb_2016_17.csv"
+    original = local.read_bytes()
+    try:
+        with open(local, "a", encoding="utf-8") as f:
+            f.write("cp_plans_31mar,883,2018-03-31,,,,not-a-number,,,\n")
+        assert is_stale(engine, settings.data_dir)
+        with pytest.raises(ValueError) as exc:
+            build(settings)
+        assert "thurrock_lscb_2016_17.csv" in str(exc.value) and "not-a-number" in str(exc.value)
+        assert _counts(engine) == before
+        with pytest.raises(ValueError):
+            build(settings, if_stale=True)
+        assert _counts(engine) == before
+    finally:
+        local.write_bytes(original)
+    assert not is_stale(engine, settings.data_dir)
+
+
+def _set_cp_count(path, old_code: str, year: str, new_value: str) -> str:
+    """Rewrite one CPP_At31 cell of the tmp copy; returns the old value."""
+    text = path.read_text(encoding="utf-8-sig")
+    reader = csv.DictReader(io.StringIO(text))
+    rows = list(reader)
+    old = None
+    for r in rows:
+        if r["geographic_level"] == "Local authority" and r["old_la_code"] == old_code and r["time_period"] == year:
+            old, r["CPP_At31"] = r["CPP_At31"], new_value
+    assert old is not None
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=reader.fieldnames, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return old
+
+
+def test_if_stale_rebuilds_after_a_data_file_changes(own_build):
+    settings, _ = own_build
+    engine = store.get_engine(settings.database_url)
+    build(settings, if_stale=True)
+    before = _counts(engine)
+    published = _set_cp_count(settings.data_dir / "dfe" / F_CP, "883", "2017", "300")
+    assert published == "285"
+    assert is_stale(engine, settings.data_dir)
+    res = build(settings, if_stale=True)
+    assert res.built is True
+    # a new data version, so every reader that caches by version sees the change
+    assert res.version_id > before["version_id"]
+    assert store.current_version(engine).id == res.version_id
+    with Session(engine) as s:
+        value = s.scalar(select(store.Observation.value).where(
+            store.Observation.metric_id == "cp_plans_31mar", store.Observation.area_code == "E06000034",
+            store.Observation.period_end == dt.date(2017, 3, 31),
+            store.Observation.version_id == res.version_id,
+            store.Observation.source_id == select(store.Source.id).where(store.Source.kind == "published")
+            .where(store.Source.key == f"dfe/{F_CP}").scalar_subquery()))
+    assert value == 300.0
+    assert build(settings, if_stale=True).built is False
+
+
+def test_new_version_reaches_the_data_manager(own_build):
+    from dashboard.data import DataManager
+
+    settings, _ = own_build
+    mgr = DataManager(settings)
+    build(settings, if_stale=True)
+    first = mgr.snapshot()
+    res = build(settings)  # forced
+    second = mgr.snapshot()
+    assert second.version_id == res.version_id != first.version_id
+    assert second is not first
