@@ -132,6 +132,13 @@ class Client:
         return self.client.post(UPDATE_URL, data=body, content_type="application/json", headers=self.headers)
 
 
+def page_checks(inst: Instance) -> dict[str, PageCheck]:
+    """Each page's heading and chart count, as the router renders it (no timing)."""
+    c = Client(inst.settings, inst.account)
+    return {label: check_page(c.post(router_body(c.dependencies, path, query)), label)
+            for label, path, query in PAGES}
+
+
 def run(inst: Instance, rounds: int, cold_cycles: int) -> tuple[list[Row], dict[str, PageCheck]]:
     """Warm and cold rows, and each page's check (heading, number of charts) for the browser run."""
     fa = floor_app()

@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 
 # Bump when the build's output changes for the same input files.
 BUILD_SCHEMA = "1"
-ILLUSTRATIVE_AREAS = ("E06000034",)  # the seed's authority: the only one with local figures
+ILLUSTRATIVE_AREAS = ("E06000034",)
+IMPORT_SOURCE_PREFIX = "import/"  # sources of analysts' imports: never touched by a build  # the seed's authority: the only one with local figures
 
 
 @dataclass
@@ -130,8 +131,13 @@ def build(settings: Settings, *, if_stale: bool = False, created_by: str = "syst
 
     with store.session_scope(engine) as s:
         # Everything the build owns is replaced; one transaction, so readers see old or new, never half.
-        for table in (store.QualityFlag, store.Observation, store.StatNeighbour, store.Area, store.Source):
-            s.execute(delete(table))
+        # Analysts' imports (their versions, rows and sources) are left exactly as they are.
+        builds = select(store.DataVersion.id).where(store.DataVersion.kind == "build")
+        s.execute(delete(store.QualityFlag).where(store.QualityFlag.version_id.in_(builds)))
+        s.execute(delete(store.Observation).where(store.Observation.version_id.in_(builds)))
+        s.execute(delete(store.StatNeighbour))
+        s.execute(delete(store.Area))
+        s.execute(delete(store.Source).where(~store.Source.key.startswith(IMPORT_SOURCE_PREFIX)))
         # DataVersion rows are kept as a log, so version ids only grow (SQLite reuses the id of a
         # deleted last row) and every reader that caches by version id sees each new build.
         s.execute(insert(store.Area), _records(areas[["code", "old_code", "name", "level", "region_code"]]))

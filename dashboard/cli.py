@@ -43,7 +43,7 @@ def _scorecard_rows(la: str, as_of: dt.date | None):
     area = snap.area(la)
     if area is None or area["level"] != "la":
         raise SystemExit(f"error: --la {la!r} is not an English local authority code (try `python -m dashboard areas`)")
-    return area, build_scorecard(mgr.registry, snap.rows, area["code"], as_of), snap
+    return area, build_scorecard(snap.effective_registry(mgr.registry), snap.rows, area["code"], as_of), snap
 
 
 FIELDS = ["metric_id", "title", "period", "value", "numerator", "denominator", "target", "rag"]
@@ -209,6 +209,62 @@ def cmd_share_revoke(args) -> int:
     return 0 if n or args.all else 1
 
 
+def cmd_import(args) -> int:
+    from .auth import service as auth
+    from .imports import ImportRefused, StoreUnavailable, import_return
+    from .registry import get_registry
+
+    settings = load_settings()
+    engine = _engine()
+    path = args.file
+    try:
+        data = open(path, "rb").read()
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+        return 2
+    try:
+        report = import_return(engine, get_registry(settings.registry_path), data, path, user=args.user,
+                               dry_run=args.dry_run, default_area=settings.la_code)
+    except ImportRefused as exc:
+        print(exc.report.text())
+        auth.audit(engine, actor=args.user, role="analyst", action="import.refused", outcome="denied", target=path,
+                   detail=f"{len(exc.report.problems)} problems")
+        return 1
+    except StoreUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(report.text())
+    if not args.dry_run:
+        auth.audit(engine, actor=args.user, role="analyst", action="import.accepted", target=path,
+                   detail=f"data version {report.version_id}")
+    return 0
+
+
+def cmd_versions_list(args) -> int:
+    from .imports import list_versions
+
+    for v in list_versions(_engine()):
+        print(f"{v.id:>5}  {v.created_at:%Y-%m-%d %H:%M}  {v.kind:<8} {v.created_by:<16} rows {v.rows:>6}  "
+              f"{(v.fingerprint or '')[:12]:<12}  {v.label}")
+    return 0
+
+
+def cmd_versions_restore(args) -> int:
+    from .auth import service as auth
+    from .imports import StoreUnavailable, restore_version
+
+    engine = _engine()
+    try:
+        new_id = restore_version(engine, args.id, user=args.user)
+    except (ValueError, StoreUnavailable) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    auth.audit(engine, actor=args.user, role="admin", action="version.restore", target=f"version {args.id}",
+               detail=f"new version {new_id}")
+    print(f"Restored data version {args.id} as data version {new_id}.")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m dashboard",
@@ -234,6 +290,25 @@ def make_parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("areas", help="list the local authorities and their codes")
     a.set_defaults(func=cmd_areas)
+
+    im = sub.add_parser("import", help="validate a return and load it as a new data version",
+                        description="Check a return (CSV or XLSX) against the registry and the rules in "
+                                    "docs/data-format.md, reporting every problem at once. An accepted file is "
+                                    "loaded in one transaction as a new data version; a refused file changes "
+                                    "nothing. Exit status: 0 accepted, 1 refused, 2 could not read or write.")
+    im.add_argument("file")
+    im.add_argument("--dry-run", action="store_true", help="check and summarise the changes; write nothing")
+    im.add_argument("--user", default="cli", help="who is loading it, for the version and audit log")
+    im.set_defaults(func=cmd_import)
+
+    v = sub.add_parser("versions", help="list data versions, or restore an earlier import")
+    vs = v.add_subparsers(dest="versions_command", required=True, metavar="ACTION")
+    vl = vs.add_parser("list", help="list data versions, newest first")
+    vl.set_defaults(func=cmd_versions_list)
+    vr = vs.add_parser("restore", help="make an earlier import current again (as a new version)")
+    vr.add_argument("id", type=int)
+    vr.add_argument("--user", default="cli")
+    vr.set_defaults(func=cmd_versions_restore)
 
     u = sub.add_parser("users", help="manage staff users (admin, analyst, viewer)")
     us = u.add_subparsers(dest="users_command", required=True, metavar="ACTION")

@@ -8,6 +8,8 @@ and pages never touch the database themselves.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import logging
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -20,6 +22,9 @@ from . import store
 from .analysis.series import ENGLAND, resolve
 from .config import Settings, load_settings
 from .registry import Registry, get_registry
+
+
+log = logging.getLogger(__name__)
 
 
 class NoData(RuntimeError):
@@ -38,6 +43,7 @@ class Snapshot:
     neighbours: pd.DataFrame  # model, la_code, rank, neighbour_code, closeness
     sources: pd.DataFrame  # key, kind, title, publisher, vintage, licence, url
     flags: pd.DataFrame  # metric_id, area_code, period_end, severity, message
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)  # imported targets of the current import layer
     suppressed: bool = False  # True for the external (small numbers suppressed) view
     _groups: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
@@ -64,8 +70,33 @@ class Snapshot:
             return Snapshot(version_id=self.version_id, version_label=self.version_label, built_at=self.built_at,
                             frame=suppress_for_external(self.frame, registry), areas=self.areas,
                             neighbours=self.neighbours, sources=self.sources, flags=self._external_flags(),
-                            suppressed=True)
+                            targets=self.targets, suppressed=True)
         return self.memo(("external",), make)
+
+    def effective_registry(self, registry: Registry) -> Registry:
+        """The registry with imported targets in force: for a metric that has any, they replace the file's."""
+        if self.targets.empty:
+            return registry
+
+        def make() -> Registry:
+            from .registry import Target, Tolerance
+
+            metrics = []
+            for m in registry.metrics:
+                t = self.targets[self.targets["metric_id"] == m.id]
+                if t.empty:
+                    metrics.append(m)
+                    continue
+                targets = [Target(value=r.value, source=r.source, start=r.start, end=r.end, agency=r.agency or None,
+                                  illustrative=bool(r.illustrative)) for r in t.itertuples()]
+                tol = next(((r.tolerance, r.tolerance_kind) for r in t.itertuples() if r.tolerance is not None
+                            and not pd.isna(r.tolerance)), None)
+                update = {"targets": targets}
+                if tol:
+                    update["tolerance"] = Tolerance(value=tol[0], kind=tol[1] or "absolute")
+                metrics.append(m.model_copy(update=update))
+            return registry.model_copy(update={"metrics": metrics})
+        return self.memo(("registry", id(registry)), make)
 
     def _external_flags(self) -> pd.DataFrame:
         # Warnings quote local figures (e.g. "adds up to 297"); external viewers do not get them.
@@ -138,6 +169,7 @@ def current_version_id(engine: Engine) -> int | None:
 def _load(engine: Engine, version_id: int) -> Snapshot:
     with engine.connect() as c:
         ver = c.execute(select(store.DataVersion).where(store.DataVersion.id == version_id)).one()
+        layers = [v for v in store.layer_versions(c) if v is not None]
         q = (
             select(store.Observation.metric_id, store.Observation.area_code, store.Observation.period_end,
                    store.Observation.period_label, store.Observation.agency, store.Observation.breakdown,
@@ -147,6 +179,7 @@ def _load(engine: Engine, version_id: int) -> Snapshot:
                    store.Source.key.label("source_key"), store.Source.kind.label("source_kind"),
                    store.Source.title.label("source_title"))
             .join(store.Source, store.Source.id == store.Observation.source_id)
+            .where(store.Observation.version_id.in_(layers))
         )
         frame = pd.DataFrame(c.execute(q).all(), columns=list(q.selected_columns.keys()))
         areas = pd.DataFrame(c.execute(select(store.Area.code, store.Area.old_code, store.Area.name, store.Area.level,
@@ -162,15 +195,24 @@ def _load(engine: Engine, version_id: int) -> Snapshot:
                                columns=["key", "kind", "title", "publisher", "vintage", "licence", "url"])
         flags = pd.DataFrame(c.execute(select(store.QualityFlag.metric_id, store.QualityFlag.area_code,
                                               store.QualityFlag.period_end, store.QualityFlag.severity,
-                                              store.QualityFlag.message)).all(),
+                                              store.QualityFlag.message)
+                                       .where(store.QualityFlag.version_id.in_(layers))).all(),
                              columns=["metric_id", "area_code", "period_end", "severity", "message"])
     areas = areas.astype(object).where(areas.notna(), None)  # a missing code is None, never a truthy NaN
+        targets = pd.DataFrame(c.execute(
+            select(store.ImportedTarget.metric_id, store.ImportedTarget.value, store.ImportedTarget.start,
+                   store.ImportedTarget.end, store.ImportedTarget.agency, store.ImportedTarget.source,
+                   store.ImportedTarget.tolerance, store.ImportedTarget.tolerance_kind,
+                   store.ImportedTarget.illustrative)
+            .where(store.ImportedTarget.version_id.in_(layers))).all(),
+            columns=["metric_id", "value", "start", "end", "agency", "source", "tolerance", "tolerance_kind",
+                     "illustrative"])
     frame["illustrative"] = frame["illustrative"].astype(bool)
     for col in ("value", "numerator", "denominator", "published_value"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     frame = resolve(frame)
     return Snapshot(version_id=ver.id, version_label=ver.label, built_at=ver.created_at, frame=frame, areas=areas,
-                    neighbours=neighbours, sources=sources, flags=flags)
+                    neighbours=neighbours, sources=sources, flags=flags, targets=targets)
 
 
 @dataclass
@@ -196,10 +238,46 @@ class DataManager:
             with _lock:
                 snap = _cache.get(key)
                 if snap is None:
-                    snap = _load(self.engine, version)
+                    snap = self._shared_get(version) or self._shared_put(version, _load(self.engine, version))
                     for old in [k for k in _cache if k[0] == key[0]]:
                         del _cache[old]
                     _cache[key] = snap
+        return snap
+
+    # -- the cache shared between workers (Redis when REDIS_URL is set) ------------------------
+    @cached_property
+    def shared_cache(self):
+        """A cachelib cache shared by every worker and host, or None (each process then loads on its own)."""
+        if not self.settings.redis_url:
+            return None
+        import redis
+        from cachelib import RedisCache
+
+        client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        return RedisCache(host=client, key_prefix="sgdash:", default_timeout=24 * 3600)
+
+    def _shared_key(self, version: int) -> str:
+        # Keyed by database and data version: a new version is a new key, so no worker reads stale data.
+        return "snapshot:" + hashlib.sha256(self.settings.database_url.encode()).hexdigest()[:16] + f":{version}"
+
+    def _shared_get(self, version: int) -> Snapshot | None:
+        if self.shared_cache is None:
+            return None
+        try:
+            parts = self.shared_cache.get(self._shared_key(version))
+        except Exception as exc:  # noqa: BLE001 - a cache outage must not take the dashboard down
+            log.warning("shared cache unavailable (%s); loading from the database", exc)
+            return None
+        return Snapshot(**parts) if parts else None
+
+    def _shared_put(self, version: int, snap: Snapshot) -> Snapshot:
+        if self.shared_cache is not None:
+            parts = {k: getattr(snap, k) for k in ("version_id", "version_label", "built_at", "frame", "areas",
+                                                   "neighbours", "sources", "flags", "targets")}
+            try:
+                self.shared_cache.set(self._shared_key(version), parts)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("could not write the shared cache: %s", exc)
         return snap
 
     def default_la(self) -> str:

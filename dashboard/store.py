@@ -20,11 +20,13 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -91,14 +93,62 @@ class Source(Base):
 
 
 class DataVersion(Base):
+    """A version of the data. Two layers make up what the screens show: the latest ``build``
+    (published statistics and the files in data/) and the latest ``import`` or ``restore`` (the
+    analysts' returns, each version a complete copy of that layer). The highest id is the data
+    version every page and export names."""
+
     __tablename__ = "data_version"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
     kind: Mapped[str] = mapped_column(String(16))  # build | import | restore
     label: Mapped[str] = mapped_column(Text)
-    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))  # build: input files; import: the file's SHA-256
     created_by: Mapped[str] = mapped_column(String(120), default="system")
-    rows: Mapped[int] = mapped_column(Integer, default=0)
+    rows: Mapped[int] = mapped_column(Integer, default=0)  # observations in this version's layer
+    rows_in_file: Mapped[int | None] = mapped_column(Integer)
+    filename: Mapped[str | None] = mapped_column(String(255))
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+    report: Mapped[str | None] = mapped_column(Text)  # JSON: the validation report and the change summary
+
+
+class VersionFile(Base):
+    """The original file of an import, kept byte for byte."""
+
+    __tablename__ = "version_file"
+    version_id: Mapped[int] = mapped_column(ForeignKey("data_version.id"), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ImportedTarget(Base):
+    """Targets loaded with a return; for a metric that has them, they replace the registry's."""
+
+    __tablename__ = "imported_target"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("data_version.id"), index=True)
+    metric_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[float] = mapped_column(Float)
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    agency: Mapped[str | None] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(Text)
+    tolerance: Mapped[float | None] = mapped_column(Float)
+    tolerance_kind: Mapped[str | None] = mapped_column(String(16))
+    illustrative: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class PendingUpload(Base):
+    """An uploaded file waiting for the analyst to confirm it, after its summary was shown."""
+
+    __tablename__ = "pending_upload"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the token given to the browser
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    filename: Mapped[str] = mapped_column(String(255))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Observation(Base):
@@ -203,3 +253,11 @@ def get_meta(engine: Engine, key: str) -> str | None:
 def current_version(engine: Engine) -> DataVersion | None:
     with Session(engine) as s:
         return s.scalars(select(DataVersion).order_by(DataVersion.id.desc()).limit(1)).first()
+
+
+def layer_versions(conn_or_session) -> tuple[int | None, int | None]:
+    """(latest build version id, latest import-or-restore version id): the two layers shown now."""
+    build = conn_or_session.execute(select(func.max(DataVersion.id)).where(DataVersion.kind == "build")).scalar()
+    imp = conn_or_session.execute(
+        select(func.max(DataVersion.id)).where(DataVersion.kind.in_(("import", "restore")))).scalar()
+    return build, imp

@@ -63,6 +63,7 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
     """The context for one view. ``external`` swaps in the small-numbers-suppressed data;
     ``allowed_las`` (DfE or GSS codes) limits which authorities may be asked for, and
     ``allowed_metrics`` which metrics exist at all for this viewer."""
+    registry = snap.effective_registry(registry)
     if allowed_metrics is not None:
         registry = registry.model_copy(update={"metrics": [m for m in registry.metrics if m.id in allowed_metrics]})
     area = snap.area(state.la or default_la)
@@ -77,7 +78,8 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
 
 
 def scorecard(ctx: Context) -> list[ScorecardRow]:
-    return ctx.snap.memo(("scorecard", ctx.la_code, ctx.state.as_of),
+    metrics = tuple(m.id for m in ctx.registry.metrics)
+    return ctx.snap.memo(("scorecard", ctx.la_code, ctx.state.as_of, metrics),
                          lambda: build_scorecard(ctx.registry, ctx.snap.rows, ctx.la_code, ctx.state.as_of))
 
 
@@ -124,7 +126,8 @@ def parse_cell(state: ViewState) -> tuple[str, str, str] | None:
 def metric_view(ctx: Context, metric: Metric) -> MetricView:
     """Everything the metric's panels show, computed once per data version and view state."""
     st = ctx.state
-    key = ("metric_view", metric.id, ctx.la_code, st.cmp, st.sn, st.as_of, st.agency, st.breakdown)
+    key = ("metric_view", metric.id, repr(metric.targets), repr(metric.tolerance), ctx.la_code, st.cmp, st.sn,
+           st.as_of, st.agency, st.breakdown)
     return ctx.snap.memo(key, lambda: _metric_view(ctx, metric))
 
 

@@ -92,24 +92,28 @@ def suppress_for_external(frame: pd.DataFrame, registry: Registry) -> pd.DataFra
         for m in registry.metrics
         if m.suppression.rule == "small_numbers"
     }
-    metric = out["metric_id"].astype(str)
+    codes, names = pd.factorize(out["metric_id"].astype(str))
+
+    def per_row(values: dict, default) -> np.ndarray:
+        return np.array([values.get(name, default) for name in names], dtype=object)[codes]
+
     status = out["status"].fillna("").astype(str).to_numpy()
-    governed = metric.isin(list(rules)).to_numpy()
+    governed = per_row({k: True for k in rules}, False).astype(bool)
     illustrative = out["illustrative"].fillna(False).astype(bool).to_numpy()
     # Rows this function may change: governed, real, and not already carrying a symbol.
     open_ = governed & ~illustrative & (status == "")
     already = governed & (status == SUPPRESSED)
 
-    lo = metric.map({k: v[0] for k, v in rules.items()}).astype(float).to_numpy()
-    hi = metric.map({k: v[1] for k, v in rules.items()}).astype(float).to_numpy()
-    unit = metric.map({k: v[2] for k, v in rules.items()})
-    is_count = (unit == Unit.COUNT).to_numpy()
+    lo = per_row({k: v[0] for k, v in rules.items()}, np.nan).astype(float)
+    hi = per_row({k: v[1] for k, v in rules.items()}, np.nan).astype(float)
+    is_count = per_row({k: v[2] is Unit.COUNT for k, v in rules.items()}, False).astype(bool)
+    scale = per_row({k: _SCALE.get(v[2], np.nan) for k, v in rules.items()}, np.nan).astype(float)
     nums = {c: out[c].astype(float).to_numpy() for c in FIGURES}
 
     def small(x: np.ndarray) -> np.ndarray:
         return (x >= lo) & (x <= hi)
 
-    implied = nums["value"] * nums["denominator"] / unit.map(_SCALE).astype(float).to_numpy()
+    implied = nums["value"] * nums["denominator"] / scale
     implied = np.where(np.isnan(nums["numerator"]), np.round(implied), np.nan)
     primary = small(nums["numerator"]) | small(nums["denominator"]) | small(implied)
     primary |= is_count & (small(nums["value"]) | small(nums["published_value"]))
@@ -139,7 +143,9 @@ def suppress_for_external(frame: pd.DataFrame, registry: Registry) -> pd.DataFra
 
 def _linked_pairs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Positions (a, b) of rows that reveal each other: a rate and its count, a headline and its cell."""
+    wanted = {*COUNT_OF_RATE, *COUNT_OF_RATE.values(), *HEADLINE_CELL}
     keyed = frame[["metric_id", *_ROW]].assign(_pos=np.arange(len(frame)))
+    keyed = keyed[keyed["metric_id"].isin(list(wanted)).to_numpy()]
     keyed["agency"] = keyed["agency"].fillna("")
     a: list[np.ndarray] = []
     b: list[np.ndarray] = []

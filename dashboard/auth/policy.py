@@ -34,6 +34,9 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/session/status": VIEWERS,
     "/session/keepalive": VIEWERS,
     "/download/": VIEWERS,
+    "/upload": ANALYSTS,
+    "/upload/": ANALYSTS,
+    "/versions/": ANALYSTS,
     "/admin": ADMINS,
     "/admin/": ADMINS,
 }

@@ -51,8 +51,11 @@ def user_bar() -> html.Div | None:
     if p is None:
         return None
     parts = [html.Span(["Signed in as ", html.Strong(p.name), f" ({p.role})"])]
+    if p.role in ("admin", "analyst"):
+        parts.append(html.A("Upload a return", href="/upload", className="ms-3"))
     if p.role == "admin":
         parts.append(html.A("Administration", href="/admin", className="ms-3"))
+        parts.append(html.A("Data versions", href="/admin/versions", className="ms-3"))
     parts.append(html.Form([dcc.Input(type="hidden", name="csrf_token", value=token),
                             html.Button("Sign out", type="submit", className="btn btn-link p-0 ms-3 align-baseline")],
                            method="post", action="/logout", className="d-inline"))

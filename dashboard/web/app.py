@@ -20,6 +20,7 @@ from ..state import ViewState, parse_query
 from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
 from ..views import OutOfScope, UnknownArea, make_context, metric_csv, scorecard, scorecard_csv
 from . import security
+from .uploads import install_uploads
 from ..analysis.scorecard import filter_rows
 
 log = logging.getLogger(__name__)
@@ -223,6 +224,8 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
         actor, role = security.who()
         auth_audit(mgr.engine, actor=actor, role=role, action="download", target=request.full_path,
                    ip=security.client_ip(), detail="suppressed view" if ctx.external else "staff view")
+
+    install_uploads(server, mgr)
 
     @server.get("/accessibility")
     def accessibility():

@@ -1,9 +1,11 @@
 """Fixtures for the Flask test-client tier: one built database and one app per session.
 
-The app is driven the way a browser drives it: GET the index page, GET ``/_dash-layout`` and
-``/_dash-dependencies``, then POST ``/_dash-update-component`` with a body built from the
-callback graph the server publishes (``callback_body``). Expected values come from the store
-(read with SQLAlchemy), the raw registry YAML, or ``dashboard.views`` for the same URL state.
+The app is driven the way a browser drives it: sign in, GET the index page, GET
+``/_dash-layout`` and ``/_dash-dependencies``, then POST ``/_dash-update-component`` with a
+body built from the callback graph the server publishes (``callback_body``). ``client`` is
+signed in as a staff viewer (unsuppressed figures); ``inspector_client`` through an inspector
+link (small numbers suppressed, own authority only). Expected values come from the store (read
+with SQLAlchemy), the raw registry YAML, or ``dashboard.views`` for the same URL state and view.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from dashboard.config import Settings
 from dashboard.data import DataManager
 from dashboard.state import parse_query
 from dashboard.views import Context, make_context
+from tests.conftest import sign_in
 
 UPDATE_URL = "/_dash-update-component"
 
@@ -41,8 +44,20 @@ def dash_app(web_settings: Settings):
 
 
 @pytest.fixture(scope="session")
-def client(dash_app):
-    return dash_app.server.test_client()
+def engine(web_settings: Settings):
+    return store.get_engine(web_settings.database_url)
+
+
+@pytest.fixture(scope="session")
+def client(dash_app, engine):
+    """A test client signed in as a staff viewer (sends its CSRF header on every request)."""
+    return sign_in(dash_app.server.test_client(), engine, "viewer")
+
+
+@pytest.fixture(scope="session")
+def inspector_client(dash_app, engine):
+    """A test client signed in through an inspector link scoped to the configured authority (883)."""
+    return sign_in(dash_app.server.test_client(), engine, "inspector")
 
 
 @pytest.fixture(scope="session")
@@ -99,11 +114,13 @@ def long_date(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def view_context(manager: DataManager, search: str = "") -> Context:
-    """The dashboard.views context for a URL query, as the server builds it."""
+def view_context(manager: DataManager, search: str = "", *, external: bool = False) -> Context:
+    """The dashboard.views context for a URL query, as the server builds it for a staff viewer
+    (``external=False``) or an inspector (``external=True``: small numbers suppressed)."""
     topics = tuple(t.id for t in manager.registry.topics)
-    return make_context(manager.snapshot(), manager.registry, parse_query(search, topics),
-                        manager.settings.la_code)
+    return make_context(manager.snapshot(), manager.registry,
+                        parse_query(search, topics, manager.settings.sn_model), manager.settings.la_code,
+                        external=external)
 
 
 # --------------------------------------------------------------------------- callbacks

@@ -133,3 +133,46 @@ def test_unknown_metric_or_authority_is_404(client, url):
     resp = client.get(url)
     assert resp.status_code == 404, url
     assert resp.mimetype != "text/csv"
+
+
+# --------------------------------------------------------------------------- inspector (published view)
+
+
+def test_inspector_metric_csv_equals_the_suppressed_chart_data(inspector_client, manager, raw_metrics, store_facts):
+    """An inspector's download holds the small-numbers-suppressed figures their charts show."""
+    ctx = view_context(manager, ALL_COMPARATORS, external=True)
+    staff = view_context(manager, ALL_COMPARATORS)
+    differs = 0
+    for m in raw_metrics:
+        _, rows, fields = _get_csv(inspector_client, f"/download/metric/{m['id']}.csv{ALL_COMPARATORS}")
+        metric = manager.registry.metric(m["id"])
+        data = metric_view(ctx, metric).data
+        assert [(r["series"], r["period"]) for r in rows] == list(zip(data["series"], data["period"])), m["id"]
+        assert all(_same(_num(r["value"]), v) for r, v in zip(rows, data["value"])), m["id"]
+        assert [r["status"] for r in rows] == [s or "" for s in data["status"]], m["id"]
+        if rows:
+            _check_provenance(rows, fields, store_facts, ctx.la_name)
+        staff_values = list(metric_view(staff, metric).data["value"])
+        if len(staff_values) != len(data) or not all(_same(a, b) for a, b in zip(staff_values, data["value"])):
+            differs += 1
+    # a value built on 1 to 5 is suppressed in at least one of Thurrock's series
+    assert differs >= 1
+
+
+def test_inspector_csv_never_shows_a_count_of_1_to_5(inspector_client, raw_metrics):
+    for m in raw_metrics:
+        _, rows, _ = _get_csv(inspector_client, f"/download/metric/{m['id']}.csv")
+        for r in rows:
+            for col in ("numerator", "denominator"):
+                n = _num(r[col])
+                assert n is None or not (1 <= n <= 5), (m["id"], col, r)
+            if m["unit"] == "count":
+                v = _num(r["value"])
+                assert v is None or not (1 <= v <= 5), (m["id"], r)
+
+
+@pytest.mark.parametrize("url", ["/download/metric/cp_rate_31mar.csv?la=202", "/download/scorecard.csv?la=202"])
+def test_inspector_cannot_download_another_authority(inspector_client, url):
+    resp = inspector_client.get(url)
+    assert resp.status_code == 403, url
+    assert resp.mimetype != "text/csv"

@@ -1,0 +1,140 @@
+"""Run the speed benchmarks: ``python -m benchmarks [--quick] [--only figures,server,browser]``.
+
+Prints the results table, writes ``benchmarks/results/bench-<time>.json`` (and ``latest.json``)
+and exits 1 when a budget is exceeded, 0 otherwise. A section that cannot run on this machine
+(no Chromium) is reported as SKIPPED and does not change the exit status.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import subprocess
+import sys
+import time
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from dashboard.config import ROOT
+
+from . import core
+
+SECTIONS = ("figures", "server", "browser")
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+
+# Repetitions: (full, --quick).
+REPS = {
+    "figure_rounds": (15, 5),
+    "server_rounds": (20, 6),
+    "cold_cycles": (3, 1),
+    "browser_reps": (3, 1),
+    "warm_reloads": (3, 2),
+}
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("dash", "plotly", "pandas", "flask", "gunicorn", "selenium"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    try:
+        out["chromium"] = subprocess.run(["chromium", "--version"], capture_output=True, text=True,
+                                         timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        out["chromium"] = "not found"
+    return out
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run; noisier medians)")
+    ap.add_argument("--only", default=",".join(SECTIONS),
+                    help=f"comma-separated sections to run (default: all of {', '.join(SECTIONS)})")
+    ap.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for the JSON results")
+    args = ap.parse_args(argv)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in only if s not in SECTIONS]
+    if unknown:
+        ap.error(f"unknown section(s) {unknown}; choose from {', '.join(SECTIONS)}")
+    reps = {k: v[1] if args.quick else v[0] for k, v in REPS.items()}
+
+    t_start = time.perf_counter()
+    load_before = os.getloadavg()
+    print(f"Benchmarks ({'quick' if args.quick else 'full'}), {os.cpu_count()} CPUs, "
+          f"load average {load_before[0]:.2f}. Building the data into a temporary instance...", flush=True)
+    from .instance import build_instance
+
+    inst = build_instance()
+    rows: list[core.Row] = []
+    skipped: list[str] = []
+    timings: dict[str, float] = {"build": round(inst.build_seconds, 2)}
+    try:
+        if "figures" in only:
+            from . import bench_figures
+
+            print("1. figure build ...", flush=True)
+            t0 = time.perf_counter()
+            rows += bench_figures.run(inst, reps["figure_rounds"])
+            timings["figures"] = round(time.perf_counter() - t0, 1)
+        checks = None
+        if "server" in only:
+            from . import bench_server
+
+            print("2. server callbacks (warm, then cold) ...", flush=True)
+            t0 = time.perf_counter()
+            server_rows, checks = bench_server.run(inst, reps["server_rounds"], reps["cold_cycles"])
+            rows += server_rows
+            timings["server"] = round(time.perf_counter() - t0, 1)
+        if "browser" in only:
+            from . import bench_browser
+
+            missing = bench_browser.missing_executables()
+            if missing:
+                skipped.append(f"browser: {' and '.join(missing)} not on PATH (Debian: apt-get install chromium "
+                               "chromium-driver)")
+            else:
+                from . import bench_server
+
+                print("3. browser (gunicorn + headless Chromium) ...", flush=True)
+                t0 = time.perf_counter()
+                checks = checks or bench_server.page_checks(inst)
+                rows += bench_browser.run(inst, checks, reps["browser_reps"], reps["warm_reloads"])
+                timings["browser"] = round(time.perf_counter() - t0, 1)
+    finally:
+        inst.close()
+
+    timings["total"] = round(time.perf_counter() - t_start, 1)
+    meta = {"mode": "quick" if args.quick else "full", "sections": only, "repetitions": reps,
+            "cpus": os.cpu_count(), "platform": platform.platform(), "load_average_before": load_before,
+            "load_average_after": os.getloadavg(), "versions": _versions(), "commit": _commit(),
+            "seconds": timings, "skipped": skipped}
+    print()
+    print(core.table(rows))
+    for s in skipped:
+        print(f"SKIPPED: {s}")
+    path = core.write_results(rows, meta, args.results)
+    over = [r for r in rows if r.verdict == core.OVER]
+    print(f"\nTook {timings['total']:.0f} s (load average now {meta['load_average_after'][0]:.2f}). "
+          f"Results: {path}")
+    if over:
+        print(f"{len(over)} budget(s) exceeded:")
+        for r in over:
+            print(f"  - {r.section} / {r.measure}: {core.format_ratio(r.ratio) if r.floor else r.value} "
+                  f"against {core.format_budget(r)}")
+    else:
+        print("All budgets met.")
+    return core.exit_status(rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""Analysts' returns: validated, all-or-nothing, versioned imports, and restores.
+
+An import is checked whole (``dashboard.importers.returns.parse_return``) before anything is
+written; a file with any error is refused and the store is not touched. An accepted file becomes a
+new data version in one transaction: the previous import layer is copied forward with the file's
+rows replacing the cells they name, the original file is kept byte for byte with its SHA-256, and
+the validation report and change summary are stored with it. Restoring an earlier version copies
+that version's layer into a new version, so history is never rewritten.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import insert, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
+
+from . import store
+from .build import IMPORT_SOURCE_PREFIX
+from .importers.returns import ParsedReturn, parse_return
+from .periods import period_label
+from .registry import Registry
+
+log = logging.getLogger(__name__)
+
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024
+ALLOWED_SUFFIXES = (".csv", ".xlsx")
+CELL = ("metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value")
+OBS_COLUMNS = ["metric_id", "area_code", "period_end", "period_label", "agency", "breakdown", "breakdown_value",
+               "value", "numerator", "denominator", "published_value", "status", "illustrative", "source_id", "note"]
+
+
+class ImportRefused(ValueError):
+    """The file was refused; ``report`` says why (nothing was written)."""
+
+    def __init__(self, message: str, report: "ImportReport"):
+        super().__init__(message)
+        self.report = report
+
+
+class StoreUnavailable(RuntimeError):
+    """The database could not be read or written (connection lost, disk full...)."""
+
+
+@dataclass
+class ImportReport:
+    filename: str
+    sha256: str
+    size: int
+    accepted: bool
+    dry_run: bool = False
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rows_in_file: int = 0
+    targets_in_file: int = 0
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    by_metric: dict[str, dict[str, int]] = field(default_factory=dict)
+    version_id: int | None = None
+    duplicate_of: int | None = None
+    details: list[dict] = field(default_factory=list)  # every problem and warning, field by field
+
+    def as_dict(self) -> dict:
+        return {k: v for k, v in self.__dict__.items()}
+
+    def text(self) -> str:
+        head = (f"{self.filename}: {'accepted' if self.accepted else 'REFUSED'}"
+                + (" (dry run: nothing written)" if self.dry_run else "")
+                + (f" as data version {self.version_id}" if self.version_id else ""))
+        lines = [head, f"  rows in file: {self.rows_in_file}; targets: {self.targets_in_file}"]
+        if self.accepted:
+            lines.append(f"  changes: {self.added} added, {self.changed} changed, {self.unchanged} unchanged")
+        if self.problems:
+            lines.append(f"  {len(self.problems)} problem(s) to fix:")
+            lines += [f"    - {p}" for p in self.problems]
+        if self.warnings:
+            lines.append(f"  {len(self.warnings)} warning(s):")
+            lines += [f"    - {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+def check_upload(filename: str, size: int) -> str | None:
+    """A reason to refuse an upload before reading it, or None."""
+    if size > MAX_UPLOAD_BYTES:
+        return f"{filename}: the file is {size:,} bytes; the limit is {MAX_UPLOAD_BYTES:,} bytes"
+    if not filename.lower().endswith(ALLOWED_SUFFIXES):
+        return f"{filename}: only .csv and .xlsx files can be imported"
+    if size == 0:
+        return f"{filename}: the file is empty"
+    return None
+
+
+def area_code_map(engine: Engine) -> dict[str, str]:
+    with engine.connect() as c:
+        rows = c.execute(select(store.Area.code, store.Area.old_code)).all()
+    codes = {code: code for code, _ in rows}
+    codes.update({str(old): code for code, old in rows if old})
+    return codes
+
+
+def _current_layer(conn, import_version: int | None) -> pd.DataFrame:
+    if import_version is None:
+        return pd.DataFrame(columns=OBS_COLUMNS)
+    q = select(*[getattr(store.Observation, c) for c in OBS_COLUMNS]).where(
+        store.Observation.version_id == import_version)
+    return pd.DataFrame(conn.execute(q).all(), columns=OBS_COLUMNS)
+
+
+def _current_targets(conn, import_version: int | None) -> list[dict]:
+    if import_version is None:
+        return []
+    cols = ["metric_id", "value", "start", "end", "agency", "source", "tolerance", "tolerance_kind", "illustrative"]
+    rows = conn.execute(select(*[getattr(store.ImportedTarget, c) for c in cols]).where(
+        store.ImportedTarget.version_id == import_version)).all()
+    return [dict(zip(cols, r)) for r in rows]
+
+
+def _key(rec) -> tuple:
+    return tuple("" if rec[k] is None else rec[k] for k in CELL)
+
+
+def _same(a, b) -> bool:
+    for k in ("value", "numerator", "denominator", "status", "note"):
+        x, y = a.get(k), b.get(k)
+        x = None if x is None or (isinstance(x, float) and pd.isna(x)) or x == "" else x
+        y = None if y is None or (isinstance(y, float) and pd.isna(y)) or y == "" else y
+        if x != y:
+            return False
+    return True
+
+
+def import_return(engine: Engine, registry: Registry, data: bytes, filename: str, *, user: str,
+                  dry_run: bool = False, default_area: str | None = None) -> ImportReport:
+    """Validate a return and, unless ``dry_run``, load it as a new data version. Raises ImportRefused."""
+    filename = Path(filename).name or "upload"
+    sha = hashlib.sha256(data).hexdigest()
+    report = ImportReport(filename=filename, sha256=sha, size=len(data), accepted=False, dry_run=dry_run)
+    reason = check_upload(filename, len(data))
+    if reason:
+        report.problems.append(reason)
+        report.details.append({"severity": "error", "file": filename, "sheet": None, "row": None, "column": None,
+                               "value": "", "rule": reason.split(": ", 1)[-1], "suggestion": None})
+        raise ImportRefused(reason, report)
+    try:
+        codes = area_code_map(engine)
+        parsed: ParsedReturn = parse_return(data, filename, registry, codes, default_area=default_area)
+        report.rows_in_file, report.targets_in_file = len(parsed.rows), len(parsed.targets)
+        report.problems = [str(p) for p in parsed.errors]
+        report.warnings = [str(p) for p in parsed.warnings]
+        report.details = [{"severity": p.severity, "file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
+                           "value": p.value, "rule": p.rule, "suggestion": p.suggestion} for p in parsed.problems]
+        with engine.connect() as c:
+            dup = c.execute(select(store.VersionFile.version_id).where(store.VersionFile.sha256 == sha)).first()
+        if dup is not None:
+            report.duplicate_of = dup[0]
+            msg = (f"this exact file (SHA-256 {sha[:12]}...) was already loaded as data version {dup[0]}. "
+                   "To go back to it, restore that version.")
+            report.problems.append(f"{filename}: {msg}")
+            report.details.append({"severity": "error", "file": filename, "sheet": None, "row": None, "column": None,
+                                   "value": "", "rule": msg, "suggestion": None})
+        if report.problems:
+            raise ImportRefused(f"{filename} was refused: {len(report.problems)} problem(s)", report)
+        return _write(engine, registry, parsed, data, report, user=user, dry_run=dry_run)
+    except ImportRefused:
+        raise
+    except (OperationalError, DBAPIError) as exc:
+        raise StoreUnavailable(_db_message(exc)) from exc
+    except OSError as exc:
+        raise StoreUnavailable(f"the database could not be written: {exc.strerror or exc}") from exc
+
+
+def _db_message(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc)).lower()
+    if "disk" in text or "full" in text or "no space" in text:
+        return "the database could not be written: the disk is full. Nothing was changed."
+    if "locked" in text or "busy" in text:
+        return "the database is busy with another change; try again in a moment. Nothing was changed."
+    return "the database could not be reached; nothing was changed. Try again, or tell the administrator."
+
+
+def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes, report: ImportReport, *,
+           user: str, dry_run: bool) -> ImportReport:
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    with store.session_scope(engine) as s:
+        _build_v, import_v = store.layer_versions(s)
+        conn = s.connection()
+        current = _current_layer(conn, import_v)
+        old = {_key(r): r for r in current.to_dict("records")}
+        new_rows = {}
+        for r in parsed.rows:
+            k = _key(r)
+            prev = old.get(k)
+            stats = report.by_metric.setdefault(r["metric_id"], {"added": 0, "changed": 0, "unchanged": 0})
+            if prev is None:
+                report.added += 1
+                stats["added"] += 1
+            elif _same(prev, r):
+                report.unchanged += 1
+                stats["unchanged"] += 1
+            else:
+                report.changed += 1
+                stats["changed"] += 1
+            new_rows[k] = r
+        report.accepted = True
+        if dry_run:
+            s.rollback()
+            return report
+        version = store.DataVersion(created_at=now, kind="import", label=f"Import of {report.filename}",
+                                    fingerprint=report.sha256, created_by=user, rows=0,
+                                    rows_in_file=len(parsed.rows), filename=report.filename)
+        s.add(version)
+        s.flush()
+        src = store.Source(key=f"{IMPORT_SOURCE_PREFIX}v{version.id}/{report.filename}"[:200], kind="local_return",
+                           title=f"Local return {report.filename}", publisher=f"Loaded by {user}",
+                           vintage=f"data version {version.id}, {now:%Y-%m-%d %H:%M} UTC", licence="",
+                           url=None, sha256=report.sha256)
+        s.add(src)
+        s.flush()
+        carried = [r for k, r in old.items() if k not in new_rows]
+        fresh = []
+        types = {m.id: m.period_type for m in registry.metrics}
+        for r in new_rows.values():
+            fresh.append({
+                "metric_id": r["metric_id"], "area_code": r["area_code"], "period_end": r["period_end"],
+                "period_label": r.get("period_label") or period_label(types[r["metric_id"]], r["period_end"]),
+                "agency": r.get("agency") or "", "breakdown": r.get("breakdown") or "",
+                "breakdown_value": r.get("breakdown_value") or "", "value": r.get("value"),
+                "numerator": r.get("numerator"), "denominator": r.get("denominator"), "published_value": None,
+                "status": r.get("status") or "", "illustrative": False, "source_id": src.id,
+                "note": r.get("note") or None,
+            })
+        rows = [_clean(r) | {"version_id": version.id} for r in carried + fresh]
+        for i in range(0, len(rows), 5000):
+            s.execute(insert(store.Observation), rows[i:i + 5000])
+        targets = _merge_targets(_current_targets(conn, import_v), parsed.targets)
+        if targets:
+            s.execute(insert(store.ImportedTarget), [t | {"version_id": version.id} for t in targets])
+        s.add(store.VersionFile(version_id=version.id, filename=report.filename, sha256=report.sha256, size=len(data),
+                                content=data))
+        version.rows = len(rows)
+        report.version_id = version.id
+        version.report = json.dumps(report.as_dict(), default=str)
+    log.info("import %s accepted as data version %s by %s", report.filename, report.version_id, user)
+    return report
+
+
+def _clean(r: dict) -> dict:
+    out = {}
+    for k in OBS_COLUMNS:
+        v = r.get(k)
+        if v is not None and not isinstance(v, (str, dt.date)) and pd.isna(v):
+            v = None
+        out[k] = v
+    out["agency"] = out["agency"] or ""
+    out["breakdown"] = out["breakdown"] or ""
+    out["breakdown_value"] = out["breakdown_value"] or ""
+    out["status"] = out["status"] or ""
+    out["illustrative"] = bool(out["illustrative"])
+    return out
+
+
+def _merge_targets(current: list[dict], loaded: list[dict]) -> list[dict]:
+    """The file's targets replace the current ones for each metric they name; others carry forward."""
+    named = {t["metric_id"] for t in loaded}
+    keep = ["metric_id", "value", "start", "end", "agency", "source", "tolerance", "tolerance_kind", "illustrative"]
+    out = [t for t in current if t["metric_id"] not in named]
+    out += [{k: t.get(k) for k in keep} for t in loaded]
+    for t in out:
+        t["illustrative"] = bool(t.get("illustrative"))
+    return out
+
+
+def restore_version(engine: Engine, version_id: int, *, user: str) -> int:
+    """Make an earlier import (or restore) version current again, as a new version. Returns its id."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    try:
+        with store.session_scope(engine) as s:
+            old = s.get(store.DataVersion, version_id)
+            if old is None or old.kind not in ("import", "restore"):
+                raise ValueError(f"data version {version_id} is not an import that can be restored")
+            conn = s.connection()
+            layer = _current_layer(conn, version_id)
+            targets = _current_targets(conn, version_id)
+            version = store.DataVersion(created_at=now, kind="restore",
+                                        label=f"Restore of data version {version_id} ({old.label})",
+                                        fingerprint=old.fingerprint, created_by=user, rows=len(layer),
+                                        restored_from=version_id, filename=old.filename)
+            s.add(version)
+            s.flush()
+            rows = [_clean(r) | {"version_id": version.id} for r in layer.to_dict("records")]
+            for i in range(0, len(rows), 5000):
+                s.execute(insert(store.Observation), rows[i:i + 5000])
+            if targets:
+                s.execute(insert(store.ImportedTarget), [t | {"version_id": version.id} for t in targets])
+            new_id = version.id
+    except (OperationalError, DBAPIError) as exc:
+        raise StoreUnavailable(_db_message(exc)) from exc
+    log.info("data version %s restored as %s by %s", version_id, new_id, user)
+    return new_id
+
+
+def list_versions(engine: Engine) -> list[store.DataVersion]:
+    try:
+        with store.Session(engine) as s:
+            return list(s.scalars(select(store.DataVersion).order_by(store.DataVersion.id.desc())))
+    except SQLAlchemyError as exc:
+        raise StoreUnavailable(_db_message(exc)) from exc
+
+
+def original_file(engine: Engine, version_id: int) -> store.VersionFile | None:
+    with store.Session(engine) as s:
+        return s.get(store.VersionFile, version_id)
