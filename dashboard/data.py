@@ -198,7 +198,6 @@ def _load(engine: Engine, version_id: int) -> Snapshot:
                                               store.QualityFlag.message)
                                        .where(store.QualityFlag.version_id.in_(layers))).all(),
                              columns=["metric_id", "area_code", "period_end", "severity", "message"])
-    areas = areas.astype(object).where(areas.notna(), None)  # a missing code is None, never a truthy NaN
         targets = pd.DataFrame(c.execute(
             select(store.ImportedTarget.metric_id, store.ImportedTarget.value, store.ImportedTarget.start,
                    store.ImportedTarget.end, store.ImportedTarget.agency, store.ImportedTarget.source,
@@ -207,6 +206,7 @@ def _load(engine: Engine, version_id: int) -> Snapshot:
             .where(store.ImportedTarget.version_id.in_(layers))).all(),
             columns=["metric_id", "value", "start", "end", "agency", "source", "tolerance", "tolerance_kind",
                      "illustrative"])
+    areas = areas.astype(object).where(areas.notna(), None)  # a missing code is None, never a truthy NaN
     frame["illustrative"] = frame["illustrative"].astype(bool)
     for col in ("value", "numerator", "denominator", "published_value"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)

@@ -37,9 +37,11 @@ def status_meaning(status: str) -> str:
 
 
 def delta_text(metric: Metric, delta) -> str:
+    """A change with its sign, as shown: "+2.5", "−0.3 points"; "±0.0" when it rounds to nothing."""
     if is_missing(delta):
         return ""
-    sign = "+" if delta > 0 else ("−" if delta < 0 else "±")
-    body = number(abs(delta), metric.decimals)
+    shown = round_half_up(float(delta), metric.decimals)  # the sign must agree with the digits shown
+    sign = "+" if shown > 0 else ("−" if shown < 0 else "±")
+    body = number(abs(shown), metric.decimals)
     unit = " points" if metric.unit is Unit.PERCENT else ""
     return f"{sign}{body}{unit}"

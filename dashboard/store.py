@@ -229,10 +229,39 @@ def get_engine(url: str) -> Engine:
     return _engines[url]
 
 
+# Bump when a table changes shape. A database made under another schema is rebuilt when it holds
+# nothing but what `build` makes again from data/; otherwise it is left alone with a clear error.
+SCHEMA_VERSION = "3"
+
+
+class SchemaMismatch(RuntimeError):
+    pass
+
+
 def init_db(engine: Engine) -> None:
+    from sqlalchemy import inspect
+
     from .auth import models  # noqa: F401  - registers the access-control tables on Base
 
+    insp = inspect(engine)
+    if insp.has_table("meta"):
+        with engine.connect() as c:
+            found = c.execute(select(Meta.value).where(Meta.key == "schema")).scalar()
+        if found != SCHEMA_VERSION:
+            tables = set(insp.get_table_names())
+            with engine.connect() as c:
+                precious = ("app_user" in tables and c.execute(select(func.count()).select_from(
+                    models.User.__table__)).scalar()) or ("data_version" in tables and c.execute(
+                        select(func.count()).select_from(DataVersion.__table__).where(
+                            DataVersion.__table__.c.kind != "build")).scalar())
+            if precious:
+                raise SchemaMismatch(
+                    f"the database was made by another version of the dashboard (schema {found}, this is "
+                    f"{SCHEMA_VERSION}) and holds users or imports: migrate it, or move it aside and rebuild")
+            Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
+    with Session(engine) as s, s.begin():
+        s.merge(Meta(key="schema", value=SCHEMA_VERSION))
 
 
 @contextmanager

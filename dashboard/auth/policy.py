@@ -19,6 +19,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "route": VIEWERS,  # renders the page for the URL
     "change_authority": VIEWERS,  # authority picker -> new URL (inputs checked against scope)
     "filter_scorecard": VIEWERS,  # scorecard filters
+    "change_as_of": VIEWERS,  # scorecard "position as at" date
     "update_metric": VIEWERS,  # comparator toggles and cell selection on a metric page
 }
 

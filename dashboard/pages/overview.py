@@ -100,6 +100,11 @@ def layout(ctx: Context) -> html.Div:
             dcc.Dropdown(id="topic-filter", options=topic_opts, value=ctx.state.topic or "all", clearable=False,
                          searchable=False),
         ], className="filter"),
+        html.Div([
+            html.Label("Position as at", htmlFor="as-of", className="form-label"),
+            dcc.Dropdown(id="as-of", options=as_of_options(ctx), clearable=False, searchable=False,
+                         value=ctx.state.as_of.isoformat() if ctx.state.as_of else "latest"),
+        ], className="filter"),
         html.Fieldset([
             html.Legend("Status", className="form-label"),
             dcc.Checklist(id="rag-filter", options=RAG_FILTER_OPTIONS, value=list(ctx.state.rag), inline=True,
@@ -119,6 +124,15 @@ def layout(ctx: Context) -> html.Div:
         legend, filters, download,
         html.Div(scorecard_tables(ctx, shown), id="scorecard-body", **{"aria-live": "polite"}),
     ])
+
+
+def as_of_options(ctx: Context) -> list[dict]:
+    """'Latest', then each 31 March and 30 September in the published data, newest first."""
+    frame = ctx.snap.frame
+    ends = sorted({d for d in frame.loc[~frame["illustrative"], "period_end"].unique()
+                   if (d.month, d.day) in ((3, 31), (9, 30))}, reverse=True)
+    return [{"label": "Latest", "value": "latest"}] + [{"label": f"{d:%-d %B %Y}", "value": d.isoformat()}
+                                                       for d in ends]
 
 
 def _legend(status: RagStatus):

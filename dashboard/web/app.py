@@ -176,6 +176,18 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         rows = filter_rows(scorecard(ctx), state.topic, list(state.rag) or None)
         return overview.scorecard_tables(ctx, rows), f"/download/scorecard.csv{state.query()}", state.query()
 
+    @app.callback(Output("url", "search", allow_duplicate=True), Output("page", "children", allow_duplicate=True),
+                  Input("as-of", "value"), State("url", "search"), prevent_initial_call=True)
+    def change_as_of(as_of, search):
+        """A new "as at" date changes every figure on the page, so the page is drawn again."""
+        ctx = _callback_context(mgr, search)
+        value = as_of if isinstance(as_of, str) and as_of != "latest" else ""
+        state = _state(mgr, ctx.state.with_(as_of=None).query() + (f"&as_of={value}" if value else ""))
+        if state.as_of == ctx.state.as_of:
+            raise PreventUpdate
+        ctx = _callback_context(mgr, state.query() or "?")
+        return state.query(), overview.layout(ctx)
+
     @app.callback(Output("trend-container", "children"), Output("url", "search", allow_duplicate=True),
                   Input("cmp-toggle", "value"), Input("sn-model", "value"), Input("cell-select", "value"),
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
