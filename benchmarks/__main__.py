@@ -12,6 +12,7 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -24,11 +25,11 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 
 # Repetitions: (full, --quick).
 REPS = {
-    "figure_rounds": (15, 5),
-    "server_rounds": (20, 6),
-    "cold_cycles": (3, 1),
-    "browser_reps": (3, 1),
-    "warm_reloads": (3, 2),
+    "figure_rounds": (15, 5),  # interleaved samples of each figure build
+    "server_rounds": (15, 5),  # warm requests per page (and floor samples)
+    "cold_cycles": (2, 1),  # new data versions, each: first request + first render of each page
+    "browser_reps": (3, 1),  # cold loads per page, each in a new browser
+    "warm_reloads": (2, 2),  # reloads after each cold load (warm samples: browser_reps x this)
 }
 
 
@@ -78,38 +79,43 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[core.Row] = []
     skipped: list[str] = []
     timings: dict[str, float] = {"build": round(inst.build_seconds, 2)}
+    checks = None
+
+    def section(name: str, title: str, fn) -> None:
+        """Run one section; an exception becomes a failed row, and the other sections still run."""
+        print(title, flush=True)
+        t0 = time.perf_counter()
+        try:
+            rows.extend(fn())
+        except Exception as exc:  # noqa: BLE001 - reported in the table and the exit status
+            traceback.print_exc()
+            rows.append(core.Row(title.rstrip(". "), f"ERROR: {type(exc).__name__}: {str(exc)[:160]}", float("nan"), "ms",
+                                 budget=0.0, note=traceback.format_exc()[-2000:]))
+        timings[name] = round(time.perf_counter() - t0, 1)
+
+    def server_rows():
+        nonlocal checks
+        out, checks = bench_server.run(inst, reps["server_rounds"], reps["cold_cycles"])
+        return out
+
+    def browser_rows():
+        return bench_browser.run(inst, checks or bench_server.page_checks(inst), reps["browser_reps"],
+                                 reps["warm_reloads"])
+
     try:
+        from . import bench_browser, bench_figures, bench_server
+
         if "figures" in only:
-            from . import bench_figures
-
-            print("1. figure build ...", flush=True)
-            t0 = time.perf_counter()
-            rows += bench_figures.run(inst, reps["figure_rounds"])
-            timings["figures"] = round(time.perf_counter() - t0, 1)
-        checks = None
+            section("figures", "1. figure build ...", lambda: bench_figures.run(inst, reps["figure_rounds"]))
         if "server" in only:
-            from . import bench_server
-
-            print("2. server callbacks (warm, then cold) ...", flush=True)
-            t0 = time.perf_counter()
-            server_rows, checks = bench_server.run(inst, reps["server_rounds"], reps["cold_cycles"])
-            rows += server_rows
-            timings["server"] = round(time.perf_counter() - t0, 1)
+            section("server", "2. server callbacks (warm, then cold) ...", server_rows)
         if "browser" in only:
-            from . import bench_browser
-
             missing = bench_browser.missing_executables()
             if missing:
                 skipped.append(f"browser: {' and '.join(missing)} not on PATH (Debian: apt-get install chromium "
                                "chromium-driver)")
             else:
-                from . import bench_server
-
-                print("3. browser (gunicorn + headless Chromium) ...", flush=True)
-                t0 = time.perf_counter()
-                checks = checks or bench_server.page_checks(inst)
-                rows += bench_browser.run(inst, checks, reps["browser_reps"], reps["warm_reloads"])
-                timings["browser"] = round(time.perf_counter() - t0, 1)
+                section("browser", "3. browser (gunicorn + headless Chromium) ...", browser_rows)
     finally:
         inst.close()
 
@@ -129,8 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     if over:
         print(f"{len(over)} budget(s) exceeded:")
         for r in over:
-            print(f"  - {r.section} / {r.measure}: {core.format_ratio(r.ratio) if r.floor else r.value} "
-                  f"against {core.format_budget(r)}")
+            got = core.format_ratio(r.ratio) if r.floor else core.format_value(r.value, r.unit)
+            print(f"  - {r.section} / {r.measure}: {got} against {core.format_budget(r)}")
     else:
         print("All budgets met.")
     return core.exit_status(rows)

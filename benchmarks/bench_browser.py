@@ -3,8 +3,8 @@
 Rules:
 - The product runs under gunicorn with ``gunicorn.conf.py`` (bind overridden to a free loopback
   port) on the benchmark instance; the floor page (``benchmarks.floor_app``) runs the same way
-  on another port. The browser is signed in as a viewer by cookie (``benchmarks.signin``),
-  set on a public JSON route so that no page asset reaches the cache before the measurement.
+  on another port. The browser is signed in as a viewer by cookie (``benchmarks.signin``), set
+  through the DevTools protocol before the first navigation, so no asset is cached beforehand.
 - "All charts drawn": the page heading (``#page-heading``) exists, as many ``.js-plotly-plot``
   as the page has charts (the router's own count, from the server benchmark) exist, and each
   has its ``.main-svg``. A script injected before any page script checks this every few
@@ -65,6 +65,10 @@ DRAWN_JS = """(function () {
   }
   check();
 })();"""
+
+ROUTER_MS_JS = """return performance.getEntriesByType('resource')
+  .filter(function (e) { return e.name.indexOf('/_dash-update-component') >= 0; })
+  .reduce(function (m, e) { return Math.max(m, e.responseEnd - e.startTime); }, 0);"""
 
 RESOURCES_JS = """return performance.getEntriesByType('resource')
   .filter(function (e) { return e.initiatorType === 'script' || /\\.js(\\?|$)/.test(e.name); })
@@ -129,7 +133,6 @@ class Server:
 class Target:
     label: str
     url: str
-    prime_url: str  # a public URL on the same origin without subresources, for setting cookies
     expected_charts: int
     heading: str
     cookies: list[dict] = field(default_factory=list)
@@ -143,6 +146,7 @@ class Visit:
     js_transfer: int
     js_encoded: int
     console_errors: list[str]
+    router_ms: list[float]  # the longest callback request of each load, as the browser timed it
 
 
 def _driver(profile: Path):
@@ -186,9 +190,8 @@ def visit(target: Target, warm_reloads: int) -> Visit:
     profile = Path(tempfile.mkdtemp(prefix="dashboard-bench-chromium-"))
     driver = _driver(profile)
     try:
-        driver.get(target.prime_url)
         for c in target.cookies:
-            driver.add_cookie(c)
+            driver.execute_cdp_cmd("Network.setCookie", {**c, "url": target.url})
         driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": DRAWN_JS % target.expected_charts})
         driver.get(target.url)
         got = _wait_drawn(driver, target.label)
@@ -196,16 +199,19 @@ def visit(target: Target, warm_reloads: int) -> Visit:
         cold, charts = float(got["t"]), int(got["charts"])
         time.sleep(0.3)  # let late script chunks finish so the byte count is the page's whole JS
         js = driver.execute_script(RESOURCES_JS)
+        router = [float(driver.execute_script(ROUTER_MS_JS))]
         warm = []
         for _ in range(warm_reloads):
             driver.refresh()
             got = _wait_drawn(driver, target.label)
             _check_heading(driver, target)
             warm.append(float(got["t"]))
+            router.append(float(driver.execute_script(ROUTER_MS_JS)))
             charts = max(charts, int(got["charts"]))
         errors = [e.get("message", "") for e in driver.get_log("browser")]
         return Visit(cold_ms=cold, warm_ms=warm, charts=charts, js_transfer=sum(int(e["transfer"]) for e in js),
-                     js_encoded=sum(int(e["encoded"]) for e in js), console_errors=errors)
+                     js_encoded=sum(int(e["encoded"]) for e in js), console_errors=errors,
+                     router_ms=router)
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
@@ -259,16 +265,19 @@ def run(inst: Instance, checks: dict[str, PageCheck], reps: int, warm_reloads: i
         _warm_server(app_server.base, cookies, checks)
         from .floor_app import N_CHARTS
 
-        targets = [Target(FLOOR_LABEL, floor_server.base + "/", floor_server.base + "/ping", N_CHARTS, "Floor")]
-        targets += [Target(label, app_server.base + path + query, app_server.base + "/healthz",
-                           checks[label].graphs, checks[label].heading, cookies)
+        targets = [Target(FLOOR_LABEL, floor_server.base + "/", N_CHARTS, "Floor")]
+        targets += [Target(label, app_server.base + path + query, checks[label].graphs, checks[label].heading,
+                           cookies)
                     for label, path, query in PAGES]
-        for t in targets[:2]:  # warm-up: browser binary, OS file cache, server code paths
-            visit(t, 1)
+        visit(targets[0], 1)  # warm-up: browser binary and OS file cache
         visits: dict[str, list[Visit]] = {t.label: [] for t in targets}
-        for _ in range(reps):
+        for rep in range(reps):
+            print(f"   round {rep + 1}/{reps}:", end="", flush=True)
             for t in targets:
-                visits[t.label].append(visit(t, warm_reloads))
+                v = visit(t, warm_reloads)
+                visits[t.label].append(v)
+                print(f" {v.cold_ms / 1000:.1f}s", end="", flush=True)
+            print(flush=True)
     finally:
         floor_server.stop()
         app_server.stop()
@@ -294,6 +303,10 @@ def _rows(visits: dict[str, list[Visit]]) -> list[Row]:
                         budget=BUDGET_COLD, samples=cold, floor_samples=f_cold, note=note))
         rows.append(Row(SECTION, f"{label}, warm", median(warm), "ms", floor=fw, floor_name="floor warm",
                         budget=BUDGET_WARM, samples=warm, floor_samples=f_warm))
+        router = [v.router_ms[0] for v in vs] + [w for v in vs for w in v.router_ms[1:]]
+        rows.append(Row(SECTION, f"{label}, of which the page's callback request (info)", median(router), "ms",
+                        samples=router, note="longest /_dash-update-component request of each load (cold and warm), "
+                                             "from the browser's Resource Timing"))
     for label, vs in visits.items():
         rows.append(Row(SECTION, f"{label}, JS transferred (cold)", median([v.js_transfer for v in vs]), "bytes",
                         floor=full, floor_name="full plotly.min.js",

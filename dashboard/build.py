@@ -22,7 +22,7 @@ from . import store
 from .analysis.quality import breakdown_total_warnings, local_vs_published_warnings
 from .config import Settings
 from .importers import dfe, illustrative
-from .importers.local_return import read_local_return
+from .importers.returns import read_return_file
 from .periods import period_label
 from .registry import Registry, load_registry
 
@@ -30,8 +30,8 @@ log = logging.getLogger(__name__)
 
 # Bump when the build's output changes for the same input files.
 BUILD_SCHEMA = "1"
-ILLUSTRATIVE_AREAS = ("E06000034",)
-IMPORT_SOURCE_PREFIX = "import/"  # sources of analysts' imports: never touched by a build  # the seed's authority: the only one with local figures
+ILLUSTRATIVE_AREAS = ("E06000034",)  # the seed's authority: the only one with local figures
+IMPORT_SOURCE_PREFIX = "import/"  # sources of analysts' imports: never touched by a build
 
 
 @dataclass
@@ -77,14 +77,16 @@ def collect(data_dir: Path, registry: Registry) -> tuple[pd.DataFrame, pd.DataFr
     flags: list[dict] = []
     local_rows: list[dict] = []
     for path in sorted((data_dir / "local").glob("*.csv")):
-        ret = read_local_return(path, registry, codes)
-        if ret.errors:
-            raise ValueError("Local return refused:\n" + "\n".join(str(p) for p in ret.errors))
-        sources.append(ret.source)
-        local_rows += ret.rows
-        for p in ret.warnings:
-            flags.append(dict(metric_id="", area_code="", period_end=None, severity="warning",
-                              source_key=ret.source["key"], message=str(p)))
+        parsed, source = read_return_file(path, registry, codes)
+        if parsed.errors:
+            raise ValueError("Local return refused:\n" + "\n".join(str(p) for p in parsed.errors))
+        sources.append(source)
+        local_rows += [{k: v for k, v in r.items() if k not in ("sheet", "row", "period_label")} for r in parsed.rows]
+        # Breakdown totals are checked below for every source alike; other warnings are kept as flags.
+        for p in parsed.warnings:
+            if p.code != "breakdown_total":
+                flags.append(dict(metric_id="", area_code="", period_end=None, severity="warning",
+                                  source_key=source["key"], message=str(p)))
     if local_rows:
         frames.append(pd.DataFrame(local_rows).assign(illustrative=False))
     gen_rows = [r for area in ILLUSTRATIVE_AREAS for r in illustrative.generate(area, local_rows)]

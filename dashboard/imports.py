@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from . import store
+from .analysis.quality import breakdown_total_warnings
 from .build import IMPORT_SOURCE_PREFIX
 from .importers.returns import ParsedReturn, parse_return
 from .periods import period_label
@@ -239,6 +240,13 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
         rows = [_clean(r) | {"version_id": version.id} for r in carried + fresh]
         for i in range(0, len(rows), 5000):
             s.execute(insert(store.Observation), rows[i:i + 5000])
+        partitions = {k for k, b in registry.breakdowns.items() if b.partition}
+        layer = pd.DataFrame(rows).assign(source_key=lambda d: d["source_id"].astype(str)) if rows else None
+        flags = breakdown_total_warnings(layer, partitions) if layer is not None else []
+        if flags:
+            s.execute(insert(store.QualityFlag), [
+                {k: f[k] for k in ("metric_id", "area_code", "period_end", "severity", "message")}
+                | {"source_id": int(f["source_key"]), "version_id": version.id} for f in flags])
         targets = _merge_targets(_current_targets(conn, import_v), parsed.targets)
         if targets:
             s.execute(insert(store.ImportedTarget), [t | {"version_id": version.id} for t in targets])

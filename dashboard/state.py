@@ -74,7 +74,7 @@ def _list(values: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def parse_query(search: str | None, topics: tuple[str, ...] = (), default_sn: str = "2025") -> ViewState:
-    qs = parse_qs((search or "").lstrip("?"), keep_blank_values=True)
+    qs = parse_qs((search if isinstance(search, str) else "").lstrip("?"), keep_blank_values=True)
 
     def one(key: str) -> str | None:
         v = qs.get(key)

@@ -232,7 +232,7 @@ def _form_csrf(client) -> str:
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
 
-def sign_in(client, engine, role: str):
+def sign_in(client, engine, role: str, las: tuple[str, ...] = ("883",)):
     """Sign ``client`` (a Flask test client) in as ``role``; afterwards it sends the CSRF header itself.
 
     Staff roles sign in through the form; "inspector" opens a fresh inspector link.
@@ -243,7 +243,7 @@ def sign_in(client, engine, role: str):
 
     if role == "inspector":
         _link, token = auth.create_link(engine, label="test inspector", expires_at=auth.utcnow() + dt.timedelta(days=1),
-                                        issued_by="tests", scope={"las": ["883"]})
+                                        issued_by="tests", scope={"las": list(las)})
         resp = client.get(f"/share/{token}")
         assert resp.status_code == 303, resp.status_code
     else:
@@ -273,3 +273,42 @@ def browser_sign_in(dash_duo, engine, role: str = "viewer") -> None:
     dash_duo.find_element("#password").send_keys(ROLE_PASSWORD)
     dash_duo.find_element("form.signin button[type=submit]").click()
     dash_duo.wait_for_element("#page-heading", timeout=20)
+
+
+# -- a database with small numbers that DfE has not already suppressed --------------------------
+
+# DfE's files arrive with every child count of 1 to 5 already shown as "c", so only a local return
+# can put small numbers in front of a viewer. This return gives Hartlepool (805) a few.
+SMALL_NUMBERS_RETURN = """metric_id,area,period_end,agency,breakdown,breakdown_value,value,numerator,denominator,note
+cp_by_category,805,2024-03-31,,category_of_abuse,NEG,,61,100,test: small numbers
+cp_by_category,805,2024-03-31,,category_of_abuse,EMO,,30,100,test: small numbers
+cp_by_category,805,2024-03-31,,category_of_abuse,PHY,,6,100,test: small numbers
+cp_by_category,805,2024-03-31,,category_of_abuse,SAB,,3,100,test: small numbers
+cp_by_age,805,2024-03-31,,age_band,0-4,,40,100,test: small numbers
+cp_by_age,805,2024-03-31,,age_band,5-11,,35,100,test: small numbers
+cp_by_age,805,2024-03-31,,age_band,12-16,,23,100,test: small numbers
+cp_by_age,805,2024-03-31,,age_band,17,,2,100,test: small numbers
+lac_out_of_borough_local,805,2024-03-31,,,,,4,150,test: small numbers
+"""
+SMALL_NUMBERS_LA = "805"
+
+
+@pytest.fixture(scope="session")
+def small_numbers_db(tmp_path_factory) -> Settings:
+    """Settings for a separate SQLite database built from a copy of data/ plus SMALL_NUMBERS_RETURN.
+
+    It is SQLite in every tier (the session database may be PostgreSQL, which a second build would
+    overwrite); what it tests, the suppression of what viewers see, does not depend on the database.
+    """
+    build_module = pytest.importorskip("dashboard.build")
+    root = tmp_path_factory.mktemp("small-numbers")
+    data = root / "data"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("templates"))
+    (data / "local" / "small_numbers_test.csv").write_text(SMALL_NUMBERS_RETURN, encoding="utf-8")
+    (data / "local" / "small_numbers_test.source.yaml").write_text(
+        "key: local/small_numbers_test.csv\nkind: local_return\ntitle: Test return with small numbers\n"
+        "publisher: tests\nvintage: test\n", encoding="utf-8")
+    settings = load_settings({"DASHBOARD_DATA_DIR": str(data), "DASHBOARD_INSTANCE_DIR": str(root / "instance"),
+                              "DATABASE_URL": f"sqlite:///{root / 'instance' / 'small.db'}"})
+    build_module.build(settings)
+    return settings

@@ -134,10 +134,11 @@ def suppress_for_external(frame: pd.DataFrame, registry: Registry) -> pd.DataFra
         hidden |= new
 
     if hidden.any():
-        idx = out.index[hidden]
-        out.loc[idx, list(FIGURES)] = np.nan
-        out.loc[idx, "status"] = SUPPRESSED
-        out.loc[idx, "note"] = SUPPRESSED_NOTE
+        rows = np.flatnonzero(hidden)  # by position: the index may repeat labels
+        column = out.columns.get_loc
+        out.iloc[rows, [column(c) for c in FIGURES]] = np.nan
+        out.iloc[rows, column("status")] = SUPPRESSED
+        out.iloc[rows, column("note")] = SUPPRESSED_NOTE
     return out
 
 

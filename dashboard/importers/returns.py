@@ -35,7 +35,7 @@ import warnings
 import zipfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from pathlib import PurePosixPath, PureWindowsPath
 
 from ..analysis.rates import SUPPRESSION_SYMBOLS, caseload, parse_published, percentage, rate_per_10000
@@ -84,6 +84,7 @@ RULES = {
     "not_a_number": "a cell that must be a number is not one",
     "excel_error": "the cell holds an Excel error such as #DIV/0!",
     "percent_not_allowed": "a percentage given for a metric that is not a percentage",
+    "out_of_range": "a number, or a value made from a numerator and denominator, too large to be real",
     "no_value": "neither a value nor a numerator and a denominator",
     "count_from_parts": "a count given as a numerator and a denominator",
     "negative": "a negative number",
@@ -109,6 +110,7 @@ RULES = {
 _EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!", "#CALC!",
                  "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 _MAX_SHOWN = 120  # characters of a cell shown in a problem
+_LARGEST = 1e12  # no count, rate or population in a return comes near this
 
 
 # --------------------------------------------------------------------------- results
@@ -249,10 +251,11 @@ class _Cell:
         self.raw = raw
         self.text = text
         self.percent = percent
-        self.blank = raw is None or (isinstance(raw, str) and (not raw or raw.isspace() or not _clean(raw)))
+        self.blank = raw is None or (isinstance(raw, str) and (not raw or raw.isspace()))
 
 
-_BLANK = _Cell(None, "")
+_BLANK = _Cell(None, "")  # a cell beyond the end of a row
+_EMPTY = _Cell("", "")  # an empty CSV cell (shared: cells are never changed)
 
 
 @dataclass
@@ -267,8 +270,8 @@ class _TooManyRows(Exception):
 
 
 def _clean(text: str) -> str:
-    """Text with surrounding spaces (also non-breaking ones) removed."""
-    return text.replace("\xa0", " ").replace("\u202f", " ").strip()
+    """Text with surrounding white space removed (``str.strip`` also removes non-breaking spaces)."""
+    return text.strip()
 
 
 def _shown(text: str) -> str:
@@ -278,6 +281,10 @@ def _shown(text: str) -> str:
 def _fmt(x: float | int | Decimal) -> str:
     """A number as an analyst would write it: 297, 48.64, 41,750."""
     d = Decimal(repr(float(x))) if isinstance(x, float) else Decimal(x)
+    if not d.is_finite():
+        return str(d)
+    if d and not Decimal("1e-6") <= abs(d) < Decimal("1e15"):
+        return f"{float(d):.6g}"
     if d == d.to_integral_value():
         return f"{int(d):,}"
     return f"{d.normalize():,f}"
@@ -344,7 +351,7 @@ def _read_csv(text: str, max_rows: int) -> tuple[_Table, str | None]:
     n = 0
     try:
         for n, rec in enumerate(reader, start=1):
-            cells = [_Cell(v, v) for v in rec]
+            cells = [_Cell(v, v) if v else _EMPTY for v in rec]
             if any(not c.blank for c in cells):
                 counted += 1
                 if counted > max_rows + 1:  # the header is not a data row
@@ -399,7 +406,8 @@ def _read_xlsx(data: bytes, max_rows: int) -> tuple[list[_Table], list[str]]:
         warnings.simplefilter("ignore")  # openpyxl warns about features it drops (data validation extensions ...)
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
-            epoch = dt.date(1904, 1, 1) if getattr(wb, "epoch", None) and wb.epoch.year == 1904 else dt.date(1899, 12, 30)
+            mac = getattr(wb, "epoch", None) is not None and wb.epoch.year == 1904  # the old Mac date system
+            epoch = dt.date(1904, 1, 1) if mac else dt.date(1899, 12, 30)
             tables, skipped = [], []
             counted = 0
             for ws in wb.worksheets:
@@ -461,6 +469,9 @@ def _number(cell: _Cell) -> _Num:
         d = Decimal(repr(raw)) if isinstance(raw, float) else Decimal(raw)
         if cell.percent:
             d = d * 100
+        if not abs(d) <= _LARGEST:
+            return _Num(error=("out_of_range", f"too large to be a figure in a return (more than {_LARGEST:,.0f})",
+                               None))
         return _Num(float(d), places=_places(d), percent=cell.percent)
     text = _clean(str(raw))
     if text.upper() in _EXCEL_ERRORS:
@@ -474,6 +485,8 @@ def _number(cell: _Cell) -> _Num:
         x, status = parse_published(text)
     except ValueError:
         x, status = None, "bad"
+    if status == "" and x is not None and not abs(x) <= _LARGEST:
+        return _Num(error=("out_of_range", f"too large to be a figure in a return (more than {_LARGEST:,.0f})", None))
     if status == "" and x is not None:
         try:
             d = Decimal(text.replace(",", ""))
@@ -751,6 +764,7 @@ class _Checker:
         return _did_you_mean(ids)
 
     def area(self, text: str) -> str | None:
+        """The GSS code for a DfE or GSS code as written (any case; "883.0" from a spreadsheet is 883)."""
         key = text.strip().upper()
         if re.fullmatch(r"\d+\.0+", key):
             key = key.split(".")[0]
@@ -791,7 +805,8 @@ def _did_you_mean(options: list[str]) -> str | None:
     return "did you mean " + " or ".join(f"'{o}'" for o in options) + "?"
 
 
-def _column_map(chk: _Checker, table: _Table, known: list[str], aliases: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
+def _column_map(chk: _Checker, table: _Table, known: list[str],
+                aliases: dict[str, str]) -> tuple[dict[str, int], dict[str, str]]:
     """(canonical column -> index, canonical column -> heading as written), with header problems reported."""
     header_row, header = table.rows[0]
     index: dict[str, int] = {}
@@ -865,8 +880,6 @@ def _data_table(chk: _Checker, table: _Table) -> None:
                        ("denominator" if "numerator" in index else "numerator"))
     if "area" not in index and chk.default_area is None:
         missing.append("area")
-    if "breakdown_value" in index and "breakdown" not in index:
-        missing.append("breakdown")
     if missing:
         chk.add("missing_columns", f"required column(s) missing from the header: {', '.join(missing)} "
                 f"(the header is the first row; the columns are {', '.join(COLUMNS)})", sheet=table.sheet,
@@ -929,7 +942,7 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
             bad("unknown_area", "area", "not a known area code: give the DfE three-digit code (883) or the GSS code "
                 "(E06000034)")
     elif chk.default_area is not None:
-        area = chk.area(chk.default_area) or chk.default_area
+        area = chk.area(chk.default_area)  # None when the default is unknown: reported once, for the file
     else:
         bad("no_area", "area", "the area is blank and no default area was chosen: give the area code")
 
@@ -1097,6 +1110,11 @@ def _values(metric: Metric, nums: dict[str, _Num], bad) -> tuple:
         bad("percent_above_100", "value", "a percentage cannot be above 100")
         return None, "", None, None, None
 
+    if n.value is not None and d.value is not None and not abs(_exact(metric.unit, n.value, d.value)) <= _LARGEST:
+        bad("out_of_range", "denominator", f"the value made from the numerator {_fmt(n.value)} and the denominator "
+            f"{_fmt(d.value)} is too large to be real: check the denominator")
+        return None, "", None, None, None
+
     status = v.status or n.status or d.status
     if v.status:
         return None, status, n.value, d.value, None
@@ -1113,7 +1131,8 @@ def _values(metric: Metric, nums: dict[str, _Num], bad) -> tuple:
     if status:
         return None, status, n.value, d.value, None
     if n.value is None or d.value is None:
-        missing = "value" if n.value is None and d.value is None else ("denominator" if d.value is None else "numerator")
+        missing = ("value" if n.value is None and d.value is None else
+                   "denominator" if d.value is None else "numerator")
         bad("no_value", missing, "give a value, or a numerator and a denominator (or a symbol such as c or x for a "
             "figure that is suppressed or not available)")
         return None, "", None, None, None
@@ -1135,7 +1154,9 @@ def _exact(unit: Unit, num: float, den: float) -> Decimal:
 
 
 def _rounded(x: Decimal, places: int) -> Decimal:
-    return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    with localcontext() as ctx:
+        ctx.prec = 1000  # enough for any ratio of two floats
+        return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _computed(metric: Metric, num: float, den: float) -> float | None:
@@ -1433,6 +1454,9 @@ def parse_return(data: bytes, filename: str, registry: Registry, area_codes: dic
     name = _basename(filename)
     out = ParsedReturn(filename=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
     chk = _Checker(name, registry, area_codes, default_area)
+    if default_area is not None and chk.area(str(default_area)) is None:
+        chk.add("unknown_area", f"the default area chosen for blank area cells, {default_area!r}, is not a known DfE "
+                "or GSS area code")
     try:
         _parse(data, out, chk, max_rows)
     except _TooManyRows:
@@ -1466,15 +1490,10 @@ def _parse(data: bytes, out: ParsedReturn, chk: _Checker, max_rows: int) -> None
             tables, skipped = _read_xlsx(data, max_rows)
         except _TooManyRows:
             raise
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, AttributeError, IndexError,
-                EOFError, NotImplementedError, LookupError, ArithmeticError) as exc:
-            chk.add("unreadable_workbook", "the file looks like an Excel workbook (.xlsx) but cannot be opened: save it "
-                    "again from Excel as an Excel Workbook (.xlsx), or as CSV UTF-8 "
+        except Exception as exc:  # noqa: BLE001 - a damaged zip, bad XML, another kind of zip: all one answer
+            chk.add("unreadable_workbook", f"the file starts like an Excel workbook (.xlsx) but cannot be opened as "
+                    f"one{_zip_kind(data)}: save it again from Excel as an Excel Workbook (.xlsx), or as CSV UTF-8 "
                     f"({type(exc).__name__})")
-            return
-        except Exception as exc:  # noqa: BLE001 - XML parser errors and the like
-            chk.add("unreadable_workbook", "the file looks like an Excel workbook (.xlsx) but cannot be opened: save it "
-                    f"again from Excel ({type(exc).__name__})")
             return
         out.skipped_sheets = list(skipped)
         used = []
@@ -1515,6 +1534,20 @@ def _parse(data: bytes, out: ParsedReturn, chk: _Checker, max_rows: int) -> None
     _check_tables(chk, [table])
 
 
+def _zip_kind(data: bytes) -> str:
+    """What a zip that openpyxl cannot open seems to be, as words to add to the message ("" if unknown)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+            if "mimetype" in names and b"opendocument" in z.read("mimetype")[:100]:
+                return " (it looks like an OpenDocument file, such as LibreOffice .ods)"
+            if "word/document.xml" in names:
+                return " (it looks like a Word document)"
+    except Exception:  # noqa: BLE001 - only a hint
+        return ""
+    return ""
+
+
 def _check_tables(chk: _Checker, tables: list[_Table]) -> None:
     for t in tables:
         if _is_targets(t):
@@ -1535,3 +1568,30 @@ __all__ = [
     "TARGET_COLUMNS",
     "parse_return",
 ]
+
+
+def read_return_file(path, registry: Registry, area_codes: dict[str, str], *,
+                     default_area: str | None = None) -> tuple[ParsedReturn, dict]:
+    """A return kept in ``data/local/`` with its sidecar ``<name>.source.yaml``: (parsed, source)."""
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(path)
+    data = path.read_bytes()
+    parsed = parse_return(data, path.name, registry, area_codes, default_area=default_area)
+    sidecar = path.with_suffix(".source.yaml")
+    meta = (yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}) if sidecar.exists() else {}
+    source = {
+        "key": meta.get("key") or f"local/{path.name}",
+        "kind": meta.get("kind") or "local_return",
+        "title": meta.get("title") or path.name,
+        "publisher": meta.get("publisher") or "Local return",
+        "vintage": meta.get("vintage") or "",
+        "licence": meta.get("licence") or "",
+        "url": meta.get("url"),
+        "sha256": parsed.sha256,
+    }
+    for row in parsed.rows:
+        row["source_key"] = source["key"]
+    return parsed, source

@@ -78,7 +78,8 @@ def _message_page(title: str, text: str) -> html.Div:
 
 def render(mgr: DataManager, pathname: str | None, search: str | None):
     """The page for a path and query: the router's one job."""
-    path = (pathname or "/").rstrip("/") or "/"
+    path = (pathname if isinstance(pathname, str) else "/").rstrip("/") or "/"
+    search = search if isinstance(search, str) else ""
     try:
         ctx = _context(mgr, search)
     except NoData:
@@ -170,7 +171,9 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
     def filter_scorecard(topic, rag, search):
         ctx = _callback_context(mgr, search)
         topic = topic if topic in _topics(mgr) else None
-        state = ctx.state.with_(topic=topic, rag=tuple(v for v in (rag or []) if isinstance(v, str)))
+        rag = rag if isinstance(rag, list) else []
+        state = ctx.state.with_(topic=topic if isinstance(topic, str) else None,
+                                rag=tuple(v for v in rag if isinstance(v, str)))
         state = _state(mgr, state.query())  # re-validate what the browser sent
         ctx.state = state
         rows = filter_rows(scorecard(ctx), state.topic, list(state.rag) or None)
@@ -198,7 +201,7 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         if m is None:
             return no_update, no_update
         agency, dim, val = (cell or "||").split("|") if isinstance(cell, str) and cell.count("|") == 2 else ("", "", "")
-        cmp_list = ",".join(c for c in (cmp or []) if isinstance(c, str)) or "none"
+        cmp_list = ",".join(c for c in (cmp if isinstance(cmp, list) else []) if isinstance(c, str)) or "none"
         state = _state(mgr, ViewState(la=ctx.state.la, sn=sn if isinstance(sn, str) else ctx.state.sn,
                                       as_of=ctx.state.as_of, agency=agency or None,
                                       breakdown=f"{dim}:{val}" if dim else None).query() + f"&cmp={cmp_list}")

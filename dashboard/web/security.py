@@ -60,8 +60,14 @@ def client_ip() -> str:
 
 
 def principal() -> auth.Principal | None:
-    user = current_user
-    return user if getattr(user, "is_authenticated", False) else None
+    """The signed-in principal, or None (also when the session store cannot be read)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        user = current_user
+        return user if getattr(user, "is_authenticated", False) else None
+    except SQLAlchemyError:
+        return None
 
 
 def who() -> tuple[str, str]:
@@ -130,9 +136,23 @@ def install_security(app, mgr, settings: Settings) -> None:
     """Wire the gate, sessions, links, headers and admin pages into a Dash app (before it serves)."""
     server: Flask = app.server
     engine = mgr.engine
+    from sqlalchemy.exc import SQLAlchemyError
+
     from ..store import init_db
 
-    init_db(engine)
+    ready = {"db": False}
+
+    def ensure_db() -> bool:
+        """Create the tables once; with the database down the app still starts, and /healthz says why."""
+        if not ready["db"]:
+            try:
+                init_db(engine)
+                ready["db"] = True
+            except SQLAlchemyError as exc:
+                log.error("database not available: %s", type(exc).__name__)
+        return ready["db"]
+
+    ensure_db()
     policy = auth.SessionPolicy(idle=dt.timedelta(minutes=settings.idle_minutes),
                                 absolute=dt.timedelta(hours=settings.session_hours))
     server.config.update(
@@ -174,6 +194,8 @@ def install_security(app, mgr, settings: Settings) -> None:
         path = request.path
         if is_public(path):
             return None
+        if not ensure_db():
+            return jsonify(error="the database is not available; try again shortly"), 503
         p = principal()
         if path == "/_dash-update-component":
             return _gate_callback(p)
@@ -235,6 +257,14 @@ def install_security(app, mgr, settings: Settings) -> None:
     @server.errorhandler(400)
     def bad_request(_e):
         return jsonify(error="bad request"), 400
+
+    @server.errorhandler(SQLAlchemyError)
+    def database_error(exc):
+        log.error("database error on %s: %s", request.path, type(exc).__name__)
+        if _wants_html() and not request.path.startswith("/_dash"):
+            return page("Service unavailable", "<p>The database cannot be reached just now. Nothing has been changed. "
+                                               "Try again in a few minutes.</p>", 503)
+        return jsonify(error="the database is not available; try again shortly"), 503
 
     @server.errorhandler(500)
     def server_error(e):

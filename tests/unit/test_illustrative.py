@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 
 from dashboard.importers import illustrative
-from dashboard.importers.local_return import read_local_return
+from dashboard.importers.returns import read_return_file
 
 THURROCK = "E06000034"
 CODES = {"883": THURROCK, THURROCK: THURROCK}
@@ -20,9 +20,9 @@ def cell(r):
 
 @pytest.fixture(scope="module")
 def real_rows(registry, dfe):
-    ret = read_local_return(dfe.local_csv, registry, CODES)
-    assert ret.errors == []
-    return ret.rows
+    parsed, _source = read_return_file(dfe.local_csv, registry, CODES)
+    assert parsed.errors == []
+    return parsed.rows
 
 
 @pytest.fixture(scope="module")

@@ -280,6 +280,8 @@ def test_suppression_rules(registry):
     for m in registry.metrics:
         if m.unit in (Unit.COUNT, Unit.RATE_PER_10000):
             assert m.suppression.rule == "small_numbers", m.id
+        if m.topic == "workforce":  # staff FTE, not children
+            assert m.suppression.rule == "none", m.id
     assert registry.metric("training_compliance").suppression.rule == "none"
     assert registry.metric("supervision_compliance").suppression.rule == "none"
 

@@ -60,6 +60,24 @@ def inspector_client(dash_app, engine):
     return sign_in(dash_app.server.test_client(), engine, "inspector")
 
 
+CITY_OF_LONDON = "201"  # the smallest authority: many of its counts are 1 to 5
+
+
+@pytest.fixture(scope="session")
+def city_inspector_client(dash_app, engine):
+    """A test client signed in through an inspector link scoped to the City of London (201)."""
+    from dashboard.auth import service as auth
+
+    _link, token = auth.create_link(engine, label="web tier: City of London", issued_by="tests",
+                                    expires_at=auth.utcnow() + dt.timedelta(days=1),
+                                    scope={"las": [CITY_OF_LONDON]})
+    client = dash_app.server.test_client()
+    resp = client.get(f"/share/{token}")
+    assert resp.status_code == 303, resp.status_code
+    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    return client
+
+
 @pytest.fixture(scope="session")
 def manager(web_settings: Settings) -> DataManager:
     return DataManager(web_settings)
@@ -126,10 +144,13 @@ def view_context(manager: DataManager, search: str = "", *, external: bool = Fal
 # --------------------------------------------------------------------------- callbacks
 
 
-def find_callback(dependencies: list[dict], output: str) -> dict:
-    """The callback whose output list names ``output`` ("id.property")."""
+def find_callback(dependencies: list[dict], output: str, trigger: str | None = None) -> dict:
+    """The callback whose output list names ``output`` ("id.property"), and, when several write it
+    (allow_duplicate), whose inputs include ``trigger`` ("id.property")."""
     found = [cb for cb in dependencies if output in output_ids(cb)]
-    assert len(found) == 1, f"expected one callback writing {output}, found {len(found)}"
+    if trigger is not None:
+        found = [cb for cb in found if trigger in [f"{i['id']}.{i['property']}" for i in cb["inputs"]]]
+    assert len(found) == 1, f"expected one callback writing {output} on {trigger}, found {len(found)}"
     return found[0]
 
 
@@ -150,11 +171,10 @@ def output_ids(cb: dict) -> list[str]:
 
 def callback_body(dependencies: list[dict], output: str, values: dict[str, Any],
                   changed: list[str]) -> dict:
-    """The JSON body the Dash renderer POSTs for the callback that writes ``output``.
-
-    ``values`` maps "id.property" to the value sent for each input and state.
+    """The JSON body the Dash renderer POSTs for the callback that writes ``output`` when
+    ``changed[0]`` changes. ``values`` maps "id.property" to the value sent for each input and state.
     """
-    cb = find_callback(dependencies, output)
+    cb = find_callback(dependencies, output, changed[0] if changed else None)
     specs = _output_specs(cb)
 
     def fill(items: list[dict]) -> list[dict]:

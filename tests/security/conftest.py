@@ -1,0 +1,302 @@
+"""Fixtures for the HTTP-level access-control tier.
+
+One built database and one app for the whole tier (modules that need different settings make
+their own small app). Every client gets its own made-up IP address, so that audit rows can be
+told apart, and so that failed sign-ins in one test never count towards the per-IP throttle of
+another (the database may outlive a run on the PostgreSQL tier, so nothing here depends on a
+fixed name or address being fresh).
+
+Clients are driven as a browser drives the app: the renderer's callback bodies are built from
+the ``/_dash-dependencies`` graph that the server publishes, never from the app's internals.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+import uuid
+from typing import Any, Iterator
+
+import pytest
+from sqlalchemy import select
+
+from dashboard import store
+from dashboard.auth import service as auth
+from dashboard.auth.models import AuditEvent, AuthSession, ShareLink
+from dashboard.config import Settings
+from tests.conftest import ROLE_PASSWORD, ensure_user, sign_in
+
+UPDATE_URL = "/_dash-update-component"
+ALL_ROLES = ("anonymous", "inspector", "viewer", "analyst", "admin")
+SIGNED_IN_ROLES = ALL_ROLES[1:]
+
+
+# --------------------------------------------------------------------------- app and database
+
+
+@pytest.fixture(scope="session")
+def sec_settings(built_db: Settings) -> Settings:
+    return built_db
+
+
+@pytest.fixture(scope="session")
+def engine(sec_settings: Settings):
+    eng = store.get_engine(sec_settings.database_url)
+    store.init_db(eng)
+    return eng
+
+
+@pytest.fixture(scope="session")
+def app(sec_settings: Settings):
+    from dashboard.web.app import create_app
+
+    return create_app(sec_settings)
+
+
+@pytest.fixture(scope="session")
+def deps(app, engine) -> list[dict]:
+    """The callback graph as the server publishes it (read as an admin)."""
+    c = client_as(app, engine, "admin")
+    resp = c.get("/_dash-dependencies")
+    assert resp.status_code == 200
+    return resp.get_json()
+
+
+# --------------------------------------------------------------------------- clients
+
+
+def unique(prefix: str) -> str:
+    """A name no earlier run can have used (the PostgreSQL database may outlive a run)."""
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def new_client(app, ip: str | None = None):
+    """A test client that looks like a browser on its own (made-up, private) IP address."""
+    c = app.server.test_client()
+    c.environ_base["REMOTE_ADDR"] = ip or f"10.{secrets.randbelow(250) + 1}.{secrets.randbelow(250) + 1}." \
+                                          f"{secrets.randbelow(250) + 1}"
+    return c
+
+
+def client_as(app, engine, role: str):
+    """A fresh client signed in as ``role`` (anonymous: not signed in). Inspectors are scoped to 883."""
+    c = new_client(app)
+    if role != "anonymous":
+        sign_in(c, engine, role)
+    return c
+
+
+class RoleClients:
+    """One signed-in client per role, made on first use and reused (sign-in costs a scrypt hash)."""
+
+    def __init__(self, app, engine):
+        self.app, self.engine, self._made = app, engine, {}
+
+    def __getitem__(self, role: str):
+        if role not in self._made:
+            self._made[role] = client_as(self.app, self.engine, role)
+        return self._made[role]
+
+
+@pytest.fixture(scope="module")
+def clients(app, engine) -> RoleClients:
+    """Signed-in clients shared by a module's tests; a test that ends a session makes its own client."""
+    return RoleClients(app, engine)
+
+
+def csrf_of(client) -> str:
+    return client.get_cookie("_csrf_token").value
+
+
+def staff_user(engine, role: str) -> str:
+    """A new staff user of ``role`` with ROLE_PASSWORD, for tests that disable or throttle someone."""
+    name = unique(f"sec-{role}")
+    auth.create_user(engine, name, role, ROLE_PASSWORD)
+    return name
+
+
+def form_csrf(client) -> str:
+    import re
+
+    page = client.get("/login").get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def sign_in_as(client, name: str, password: str = ROLE_PASSWORD, next_url: str = "/"):
+    """POST the sign-in form for ``name``; returns the response (the client keeps its cookies)."""
+    return client.post("/login", data={"username": name, "password": password, "csrf_token": form_csrf(client),
+                                       "next": next_url})
+
+
+def make_link(engine, scope: dict | None = None, *, label: str | None = None,
+              lifetime: dt.timedelta = dt.timedelta(days=1)) -> tuple[ShareLink, str]:
+    """A new inspector link (via ``service.create_link``) and its token; the row is read back by the token's hash."""
+    _link, token = auth.create_link(engine, label=label or unique("sec inspector"),
+                                    expires_at=auth.utcnow() + lifetime, issued_by="tests",
+                                    scope=scope if scope is not None else {"las": ["883"]})
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        return s.scalars(select(ShareLink).where(ShareLink.token_hash == auth.token_hash(token))).one(), token
+
+
+def open_link(app, engine, scope: dict | None = None, *, label: str | None = None):
+    """A new inspector link; returns (link, token, client that opened it)."""
+    link, token = make_link(engine, scope, label=label)
+    c = new_client(app)
+    resp = c.get(f"/share/{token}")
+    assert resp.status_code == 303, resp.status_code
+    c.environ_base["HTTP_X_CSRFTOKEN"] = csrf_of(c)
+    return link, token, c
+
+
+def copy_cookies(src, dst) -> None:
+    """Copy the session and CSRF cookies from one client to another (a stolen or replayed cookie jar)."""
+    for name in ("sg_session", "_csrf_token"):
+        cookie = src.get_cookie(name)
+        if cookie is not None:
+            dst.set_cookie(name, cookie.value)
+
+
+def session_token(app, client) -> str:
+    """The server-side session token inside a client's signed session cookie."""
+    raw = client.get_cookie("sg_session").value
+    data = app.server.session_interface.get_signing_serializer(app.server).loads(raw)
+    return data["_user_id"]
+
+
+def session_row(engine, app, client) -> AuthSession:
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        return s.get(AuthSession, auth.token_hash(session_token(app, client)))
+
+
+def update_row(engine, model, key, **values) -> None:
+    """Change columns of one row (by primary key) straight in the database."""
+    from sqlalchemy import update
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s, s.begin():
+        s.execute(update(model).where(model.__table__.primary_key.columns.values()[0] == key).values(**values))
+
+
+def audit_events(engine, *, ip: str | None = None, action: str | None = None, since_id: int = 0) -> list[AuditEvent]:
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        q = select(AuditEvent).where(AuditEvent.id > since_id).order_by(AuditEvent.id)
+        if ip is not None:
+            q = q.where(AuditEvent.ip == ip)
+        if action is not None:
+            q = q.where(AuditEvent.action == action)
+        return list(s.scalars(q))
+
+
+def last_audit_id(engine) -> int:
+    from sqlalchemy import func
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        return int(s.execute(select(func.max(AuditEvent.id))).scalar() or 0)
+
+
+def link_row(engine, link_id: int) -> ShareLink:
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as s:
+        return s.get(ShareLink, link_id)
+
+
+# --------------------------------------------------------------------------- callbacks
+
+
+def output_specs(output: str) -> list[dict]:
+    """The outputs named by a dependency's ``output`` string ("id.prop" or "..a.p...b.q..")."""
+    parts = output[2:-2].split("...") if output.startswith("..") else [output]
+    return [{"id": p.partition(".")[0], "property": p.partition(".")[2]} for p in parts]
+
+
+def callback_for(deps: list[dict], output_prefix: str) -> dict:
+    """The dependency whose first output is ``output_prefix`` ("page.children", "nav.href" ...)."""
+    found = [cb for cb in deps if output_specs(cb["output"])[0]["id"] + "." +
+             output_specs(cb["output"])[0]["property"].split("@")[0] == output_prefix]
+    assert len(found) == 1, (output_prefix, [cb["output"] for cb in deps])
+    return found[0]
+
+
+def body_for(cb: dict, values: dict[str, Any] | None = None, *, default: Any = None) -> dict:
+    """The body the renderer POSTs for dependency ``cb``; ``values`` maps "id.property" to a value."""
+    values = values or {}
+
+    def fill(items: list[dict]) -> list[dict]:
+        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}", default)}
+                for i in items]
+
+    specs = output_specs(cb["output"])
+    body = {"output": cb["output"], "outputs": specs if cb["output"].startswith("..") else specs[0],
+            "inputs": fill(cb["inputs"]),
+            "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"]}
+    if cb["state"]:
+        body["state"] = fill(cb["state"])
+    return body
+
+
+def post_json(client, body: Any, **kw):
+    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
+    return client.post(UPDATE_URL, data=data, content_type="application/json", **kw)
+
+
+def router(client, deps: list[dict], path: str, search: str = ""):
+    return post_json(client, body_for(callback_for(deps, "page.children"), {"url.pathname": path,
+                                                                            "url.search": search}))
+
+
+def page_of(resp) -> dict:
+    assert resp.status_code == 200, (resp.status_code, resp.get_data(as_text=True)[:300])
+    return resp.get_json()["response"]["page"]["children"]
+
+
+# --------------------------------------------------------------------------- component trees
+
+
+def walk(node: Any) -> Iterator[dict]:
+    """Every component (dict with "type" and "props") in a serialised layout, depth first."""
+    if isinstance(node, dict):
+        if "type" in node and "props" in node:
+            yield node
+            for value in node["props"].values():
+                yield from walk(value)
+        else:
+            for value in node.values():
+                yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def text_of(node: Any) -> str:
+    out: list[str] = []
+
+    def collect(n: Any) -> None:
+        if isinstance(n, str):
+            out.append(n)
+        elif isinstance(n, (int, float)) and not isinstance(n, bool):
+            out.append(str(n))
+        elif isinstance(n, list):
+            for i in n:
+                collect(i)
+        elif isinstance(n, dict) and "props" in n:
+            collect(n["props"].get("children"))
+
+    collect(node)
+    return "".join(out)
+
+
+def by_id(node: Any, component_id: str) -> dict | None:
+    return next((c for c in walk(node) if c["props"].get("id") == component_id), None)
+
+
+def no_traceback(resp) -> None:
+    text = resp.get_data(as_text=True)
+    assert "Traceback" not in text and 'File "' not in text, text[:500]
