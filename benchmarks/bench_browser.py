@@ -98,10 +98,13 @@ class Server:
         full_env = dict(os.environ)
         full_env.update(env)
         full_env.update({"HOST": "127.0.0.1", "PORT": str(self.port)})
+        self.log_path = log_path
         self.log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", wsgi, "-c", str(ROOT / "gunicorn.conf.py"),
-             "--bind", f"127.0.0.1:{self.port}"],
+            # Options first: the command line then never contains "gunicorn app:server", so a
+            # developer's `pkill -f "gunicorn app:server"` for their own server leaves this one alone.
+            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+             "--bind", f"127.0.0.1:{self.port}", wsgi],
             cwd=str(ROOT), env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while True:
@@ -117,6 +120,14 @@ class Server:
                 self.stop()
                 raise RuntimeError(f"gunicorn {wsgi} did not answer {ready_path} within 90 s; see {log_path}")
             time.sleep(0.2)
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, chars: int = 1500) -> str:
+        self.log.flush()
+        text = self.log_path.read_text(encoding="utf-8", errors="replace")
+        return text[-chars:]
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -274,7 +285,13 @@ def run(inst: Instance, checks: dict[str, PageCheck], reps: int, warm_reloads: i
         for rep in range(reps):
             print(f"   round {rep + 1}/{reps}:", end="", flush=True)
             for t in targets:
-                v = visit(t, warm_reloads)
+                try:
+                    v = visit(t, warm_reloads)
+                except Exception as exc:
+                    servers = [(s, name) for s, name in ((app_server, "app"), (floor_server, "floor"))]
+                    state = "; ".join(f"{name} server {'running' if s.alive() else 'exited'}" for s, name in servers)
+                    logs = "\n".join(f"--- gunicorn {name} log ---\n{s.log_tail()}" for s, name in servers)
+                    raise RuntimeError(f"{t.label}: {str(exc).splitlines()[0]} ({state})\n{logs}") from exc
                 visits[t.label].append(v)
                 print(f" {v.cold_ms / 1000:.1f}s", end="", flush=True)
             print(flush=True)

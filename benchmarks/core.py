@@ -143,6 +143,8 @@ def format_ratio(ratio: float | None) -> str:
 def format_budget(row: Row) -> str:
     if row.budget is None:
         return "-"
+    if math.isnan(row.value):
+        return "must run"
     if row.floor is not None:
         return f"<= {row.budget:g}x"
     return f"<= {format_value(row.budget, row.unit)}"

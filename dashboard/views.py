@@ -16,7 +16,7 @@ from .analysis.series import ENGLAND, cell_series, headline_cell, neighbour_medi
 from .data import Snapshot
 from .figures import chart_data
 from .formatting import value_text
-from .registry import Metric, Registry
+from .registry import Metric, Registry, Unit
 from .state import COMPARATOR_LABELS, ViewState
 
 
@@ -147,6 +147,10 @@ def _metric_view(ctx: Context, metric: Metric) -> MetricView:
     comparators: dict[str, pd.DataFrame] = {}
     shown, unavailable = [], []
     for key in ctx.state.cmp:
+        if metric.unit is Unit.COUNT:
+            # Counts of areas of different sizes are not comparators; the metric's rate is.
+            unavailable.append(COMPARATOR_LABELS[key])
+            continue
         if key == "england":
             df = cell_series(eng_rows, *cell) if not eng_rows.empty else eng_rows
             name = "England"

@@ -75,7 +75,8 @@ def local_vs_published_warnings(rows: pd.DataFrame, kinds: dict[str, str]) -> li
         if abs(float(p["value"]) - float(rec.value)) > 1e-9:
             out.append(dict(metric_id=rec.metric_id, area_code=rec.area_code, period_end=rec.period_end,
                             severity="warning", source_key=rec.source_key,
-                            message=f"The local return gives {_fmt(rec.value)} for this period; DfE published "
+                            message=f"For the period ending {rec.period_end:%-d %B %Y} the local return gives "
+                                    f"{_fmt(rec.value)}; DfE published "
                                     f"{_fmt(float(p['value']))}. The chart shows the published figure; the "
                                     "difference is usually the date of the count or the definition."))
     return out

@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-from ..registry import Metric, Polarity, Registry
+from ..registry import Metric, Polarity, Registry, Unit
 from .rag import RagResult, RagStatus, assess_metric, compare_with_benchmark
 from .series import ENGLAND, Change, cell_series, change_from_previous, headline_cell
 
@@ -95,7 +95,10 @@ def scorecard_row(metric: Metric, rows: pd.DataFrame, england_rows: pd.DataFrame
         e = cell_series(england_rows, agency, breakdown, bvalue)
         e = e[e["period_end"] == last["period_end"]]
         eng = _f(e["value"].iloc[0]) if not e.empty else None
-    bench = compare_with_benchmark(value, eng, decimals=metric.decimals, label="England") if eng is not None else ""
+    # A count is not comparable across areas of different sizes: only rates and percentages get a benchmark.
+    comparable = metric.unit is not Unit.COUNT
+    bench = (compare_with_benchmark(value, eng, decimals=metric.decimals, label="England")
+             if eng is not None and comparable else "")
     spark = [(r.period_label, _f(r.value)) for r in series.tail(spark_points).itertuples()]
     return ScorecardRow(
         metric_id=metric.id, title=metric.title, short_title=metric.short_title, topic=metric.topic,

@@ -8,7 +8,7 @@ from dash import dcc, html
 
 from ..figures import bar_figure, trend_figure
 from ..formatting import value_text
-from ..registry import POLARITY_WORDS, Metric
+from ..registry import POLARITY_WORDS, Metric, Unit
 from ..state import COMPARATOR_LABELS, COMPARATORS
 from ..views import Context, MetricView, cell_label, metric_view
 from ..web.components import chart_data_table, figure_card, illustrative_badge, rag_chip
@@ -28,7 +28,9 @@ def trend_card(ctx: Context, view: MetricView) -> html.Figure:
     caption = (f"{metric.title}. {ctx.la_name}"
                + (f" compared with {', '.join(view.comparators_shown)}" if view.comparators_shown else "")
                + ". Points are marked by status: circle Green, triangle Amber, diamond Red, square no target."
-               + (f" Not available for this view: {', '.join(view.comparators_unavailable)}."
+               + ((" Counts are not compared with other areas, whose populations differ: see the rate."
+                   if metric.unit is Unit.COUNT else
+                   f" Not available for this view: {', '.join(view.comparators_unavailable)}.")
                   if view.comparators_unavailable else ""))
     return figure_card(graph_id="metric-graph", figure=fig, caption=caption,
                        table=chart_data_table(metric, view.data, f"Data behind the chart: {metric.title}",

@@ -134,6 +134,10 @@ def create_app(settings: Settings | None = None) -> Dash:
     register_callbacks(app, mgr)
     register_routes(app, mgr)
     security.install_security(app, mgr, settings)  # last: it reads every callback and route
+    # Dash registers its scripts on a worker's first request, and a second thread arriving during that
+    # first request can find them missing (a 500 on /_dash-component-suites). One request now, before
+    # the server takes any, closes that window.
+    app.server.test_client().get("/accessibility")
     return app
 
 

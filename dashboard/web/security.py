@@ -103,7 +103,7 @@ def page(title: str, body: str, status: int = 200) -> Response:
 <title>{escape(title)} - Safeguarding performance</title>
 <link rel="stylesheet" href="/assets/00-bootstrap-5.3.9.min.css"><link rel="stylesheet" href="/assets/style.css">
 </head><body><a class="skip-link" href="#main">Skip to main content</a>
-<header class="site-header"><div class="container-xl"><span class="brand">Safeguarding performance</span></div></header>
+<header class="site-header"><div class="container-xl"><a class="brand" href="/">Safeguarding performance</a></div></header>
 <main id="main" class="container-xl" tabindex="-1"><h1>{escape(title)}</h1>{body}</main>
 <footer class="site-footer"><div class="container-xl"><a href="/accessibility">Accessibility statement</a></div></footer>
 </body></html>"""
@@ -345,7 +345,7 @@ def install_security(app, mgr, settings: Settings) -> None:
 
     install_admin(server, engine, settings, log_event)
 
-    hashes = " ".join(f"'{h}'" for h in app.csp_hashes())
+    hashes = " ".join(app.csp_hashes())  # already quoted: 'sha256-...'
     csp = ("default-src 'self'; "
            f"script-src 'self' {hashes}; "
            "style-src 'self' 'unsafe-inline'; "  # Dash and plotly.js set inline styles on elements
