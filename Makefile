@@ -56,7 +56,10 @@ ensure-chromium:
 test: $(TEST_STAMP) ensure-chromium
 	env -u DASHBOARD_TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_FLAGS) tests
 	@pg_url="$${TEST_DATABASE_URL:-}"; \
-	if [ -z "$$pg_url" ] && [[ "$${DATABASE_URL:-}" == postgresql* ]]; then pg_url="$$DATABASE_URL"; fi; \
+	if [ -z "$$pg_url" ] && [[ "$${DATABASE_URL:-}" == postgresql* ]]; then \
+	    if [[ "$${DATABASE_URL##*/}" == *test* ]]; then pg_url="$$DATABASE_URL"; \
+	    else echo "DATABASE_URL does not name a test database (its name has no 'test'): not running the suite against it"; fi; \
+	fi; \
 	if [ -n "$$pg_url" ]; then \
 	    echo "== PostgreSQL tier: running the suite again with DASHBOARD_TEST_DATABASE_URL (server: $${pg_url##*@})"; \
 	    DASHBOARD_TEST_DATABASE_URL="$$pg_url" $(PY) -m pytest $(PYTEST_FLAGS) tests; \

@@ -82,6 +82,8 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["DASHBOARD_INSTANCE_DIR"] = str(settings.instance_dir)
     os.environ["DATABASE_URL"] = settings.database_url
     _session_state["settings"] = settings
+    if settings.database_url.startswith("postgresql"):
+        _wipe_test_database(settings.database_url)
 
     # dash.testing only adds "--headless" when its --headless option is set; always set it.
     if hasattr(config.option, "headless"):
@@ -93,6 +95,22 @@ def pytest_configure(config: pytest.Config) -> None:
         r"ignore:'urllib3\[secure\]' extra is deprecated:DeprecationWarning",
     ):
         config.addinivalue_line("filterwarnings", rule)
+
+
+def _wipe_test_database(url: str) -> None:
+    """Start every PostgreSQL run with none of the dashboard's tables: earlier runs (perhaps of an
+    older schema) leave users, links and versions behind. Only the dashboard's own tables go."""
+    from sqlalchemy import create_engine, text
+
+    from dashboard.auth import models  # noqa: F401  - so drop_all knows every table
+    from dashboard.store import Base
+
+    engine = create_engine(url)
+    Base.metadata.drop_all(engine)
+    with engine.begin() as c:
+        c.execute(text("DROP TABLE IF EXISTS meta CASCADE"))
+        c.execute(text("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE"))
+    engine.dispose()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
