@@ -22,3 +22,10 @@ errorlog = "-"
 # No runtime control socket (gunicorn 27+; older versions ignore the name): two servers on
 # one machine would otherwise compete for the same ~/.gunicorn/gunicorn.ctl.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """Each worker loads the current data version before taking requests, so no visitor waits for it."""
+    from dashboard.web.app import warm_up
+
+    warm_up(worker.wsgi)

@@ -26,10 +26,10 @@ RESULTS_DIR = ROOT / "benchmarks" / "results"
 # Repetitions: (full, --quick).
 REPS = {
     "figure_rounds": (15, 5),  # interleaved samples of each figure build
-    "server_rounds": (15, 5),  # warm requests per page (and floor samples)
+    "server_rounds": (10, 5),  # warm requests per page (and floor samples)
     "cold_cycles": (2, 1),  # new data versions, each: first request + first render of each page
     "browser_reps": (3, 1),  # cold loads per page, each in a new browser
-    "warm_reloads": (2, 2),  # reloads after each cold load (warm samples: browser_reps x this)
+    "warm_reloads": (1, 2),  # reloads after each cold load (warm samples: browser_reps x this)
 }
 
 

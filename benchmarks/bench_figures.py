@@ -36,9 +36,11 @@ def _cases(inst: Instance) -> list[tuple[str, object, object, str, str]]:
     reg = mgr.registry
     topics = tuple(t.id for t in reg.topics)
     snap = mgr.snapshot()
+    la_code = snap.area(mgr.settings.la_code)["code"]
     wanted = [PAGE_METRIC]
+    # The first registry metric with a target, a good direction (so RAG bands) and data for the authority.
     banded = next((m.id for m in reg.metrics if m.targets and m.polarity is not Polarity.NEUTRAL
-                   and not mgr.snapshot().rows(m.id, snap.area(mgr.settings.la_code)["code"]).empty), None)
+                   and not snap.rows(m.id, la_code).empty), None)
     if banded and banded != PAGE_METRIC[0]:
         wanted.append((banded, "?cmp=england"))
     cases = []

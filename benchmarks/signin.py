@@ -11,6 +11,7 @@ from __future__ import annotations
 import http.cookiejar
 import re
 import secrets
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass

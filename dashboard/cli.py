@@ -348,7 +348,13 @@ def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
     if getattr(args, "la", "x") is None:
         args.la = load_settings().la_code
+    from sqlalchemy.exc import SQLAlchemyError
+
     try:
         return args.func(args)
     except BrokenPipeError:
         return 0
+    except SQLAlchemyError as exc:
+        print(f"error: the database could not be reached or used ({type(exc).__name__}); nothing was changed. "
+              "Check DATABASE_URL and that the server is running.", file=sys.stderr)
+        return 2

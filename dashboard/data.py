@@ -27,6 +27,11 @@ from .registry import Registry, get_registry
 log = logging.getLogger(__name__)
 
 
+def _date_or_none(value):
+    """A date from the database, or None for a missing one (pandas gives NaT or NaN)."""
+    return None if value is None or pd.isna(value) else value
+
+
 class NoData(RuntimeError):
     """The store has not been built yet."""
 
@@ -87,13 +92,15 @@ class Snapshot:
                 if t.empty:
                     metrics.append(m)
                     continue
-                targets = [Target(value=r.value, source=r.source, start=r.start, end=r.end, agency=r.agency or None,
-                                  illustrative=bool(r.illustrative)) for r in t.itertuples()]
+                targets = [Target(value=r.value, source=r.source, start=_date_or_none(r.start),
+                                  end=_date_or_none(r.end), agency=r.agency if isinstance(r.agency, str) and r.agency
+                                  else None, illustrative=bool(r.illustrative)) for r in t.itertuples()]
                 tol = next(((r.tolerance, r.tolerance_kind) for r in t.itertuples() if r.tolerance is not None
                             and not pd.isna(r.tolerance)), None)
                 update = {"targets": targets}
                 if tol:
-                    update["tolerance"] = Tolerance(value=tol[0], kind=tol[1] or "absolute")
+                    kind = tol[1] if isinstance(tol[1], str) and tol[1] else "absolute"
+                    update["tolerance"] = Tolerance(value=tol[0], kind=kind)
                 metrics.append(m.model_copy(update=update))
             return registry.model_copy(update={"metrics": metrics})
         return self.memo(("registry", id(registry)), make)

@@ -100,33 +100,45 @@ def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame, comparator
 
 
 def trend_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str) -> dict:
-    """Trend of the authority with comparators, the target line and RAG bands, from ``chart_data``."""
-    periods = list(dict.fromkeys(data.sort_values("period_end")["period"]))
+    """Trend of the authority with comparators, the target line and RAG bands, from ``chart_data``.
+
+    The frame is read once into plain lists: per-series pandas filtering cost more than the figure.
+    """
+    records = data.to_dict("records")
+    rows = sorted(records, key=lambda r: r["period_end"])
+    periods = list(dict.fromkeys(r["period"] for r in rows))
+    by_series: dict[str, list[dict]] = {}
+    for r in records:
+        by_series.setdefault(r["series"], []).append(r)
     layout = base_layout(title, _axis_title(metric))
     layout["xaxis"]["categoryorder"] = "array"
     layout["xaxis"]["categoryarray"] = periods
     traces: list[dict] = []
-    la = data[data["series"] == la_name]
+    la = by_series.get(la_name, [])
     fmt = f".{metric.decimals}f"
     suffix = "%" if metric.unit is Unit.PERCENT else ""
-    for i, (name, df) in enumerate((n, data[data["series"] == n]) for n in dict.fromkeys(data["series"])):
+
+    def y(values) -> list:
+        return [None if is_missing(v) else v for v in values]
+
+    for i, (name, recs) in enumerate(by_series.items()):
         if name == la_name:
             continue
         colour = {0: PALETTE["england"], 1: PALETTE["region"], 2: PALETTE["sn"]}.get(i - 1, SERIES_COLOURS[i % 6])
-        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": list(df["period"]),
-                       "y": [None if is_missing(v) else v for v in df["value"]],
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": [r["period"] for r in recs],
+                       "y": y(r["value"] for r in recs),
                        "line": {"color": colour, "width": 2, "dash": ["dot", "dash", "dashdot"][i % 3]},
                        "marker": {"size": 6, "color": colour},
                        "hovertemplate": f"%{{y:{fmt}}}{suffix}<extra>{name}</extra>"})
-    targets = la[la["target"].notna()]
-    if not targets.empty:
-        traces.append({"type": "scatter", "mode": "lines", "name": "Target", "x": list(targets["period"]),
-                       "y": list(targets["target"]), "line": {"color": PALETTE["target"], "width": 2, "shape": "hv",
-                                                             "dash": "longdash"},
+    targets = [r for r in la if not is_missing(r["target"])]
+    if targets:
+        traces.append({"type": "scatter", "mode": "lines", "name": "Target", "x": [r["period"] for r in targets],
+                       "y": [r["target"] for r in targets],
+                       "line": {"color": PALETTE["target"], "width": 2, "shape": "hv", "dash": "longdash"},
                        "hovertemplate": f"Target %{{y:{fmt}}}{suffix}<extra></extra>"})
-        last_t = float(targets["target"].iloc[-1])
+        last_t = float(targets[-1]["target"])
         if metric.polarity is not Polarity.NEUTRAL:
-            vals = [v for v in list(data["value"]) + list(targets["target"]) if not is_missing(v)]
+            vals = [v for v in [r["value"] for r in rows] + [r["target"] for r in targets] if not is_missing(v)]
             lo, hi = min(vals + [0]), max(vals) * 1.1 if vals else 1
             if metric.unit is Unit.PERCENT:
                 hi = min(max(hi, last_t + 5), 100.5)
@@ -137,14 +149,14 @@ def trend_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str) -
                 for b in rag_bands(metric.polarity, last_t, metric.tolerance.value, metric.tolerance.kind, lo, hi)
                 if b["status"] in BAND_FILL
             ]
-    statuses = [RagStatus(s) for s in la["rag_status"]]
+    statuses = [RagStatus(r["rag_status"]) for r in la]
     traces.append({
-        "type": "scatter", "mode": "lines+markers", "name": la_name, "x": list(la["period"]),
-        "y": [None if is_missing(v) else v for v in la["value"]],
+        "type": "scatter", "mode": "lines+markers", "name": la_name, "x": [r["period"] for r in la],
+        "y": y(r["value"] for r in la),
         "line": {"color": PALETTE["la"], "width": 3},
         "marker": {"size": 11, "color": [RAG_COLOURS[s] for s in statuses],
                    "symbol": [RAG_MARKERS[s] for s in statuses], "line": {"color": "#FFFFFF", "width": 1}},
-        "customdata": [[lbl, "Illustrative" if ill else ""] for lbl, ill in zip(la["rag"], la["illustrative"])],
+        "customdata": [[r["rag"], "Illustrative" if r["illustrative"] else ""] for r in la],
         "hovertemplate": f"%{{y:{fmt}}}{suffix} %{{customdata[0]}} %{{customdata[1]}}<extra>{la_name}</extra>",
     })
     return {"data": traces, "layout": layout}

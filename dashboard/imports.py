@@ -190,6 +190,7 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
            user: str, dry_run: bool) -> ImportReport:
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     with store.session_scope(engine) as s:
+        _lock_imports(s)
         _build_v, import_v = store.layer_versions(s)
         conn = s.connection()
         current = _current_layer(conn, import_v)
@@ -218,7 +219,7 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
                                     rows_in_file=len(parsed.rows), filename=report.filename)
         s.add(version)
         s.flush()
-        src = store.Source(key=f"{IMPORT_SOURCE_PREFIX}v{version.id}/{report.filename}"[:200], kind="local_return",
+        src = store.Source(key=f"{IMPORT_SOURCE_PREFIX}v{version.id}/{report.filename}"[:200], kind="import",
                            title=f"Local return {report.filename}", publisher=f"Loaded by {user}",
                            vintage=f"data version {version.id}, {now:%Y-%m-%d %H:%M} UTC", licence="",
                            url=None, sha256=report.sha256)
@@ -259,6 +260,17 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
     return report
 
 
+def _lock_imports(s) -> None:
+    """Take the write lock before reading the current layer, so two imports cannot both build on it.
+
+    Writing a row first does it on every database: SQLite takes its write lock (a second importer
+    waits, up to the busy timeout), PostgreSQL locks the row until this transaction ends.
+    """
+    from sqlalchemy import update
+
+    s.execute(update(store.Meta).where(store.Meta.key == "schema").values(value=store.Meta.value))
+
+
 def _clean(r: dict) -> dict:
     out = {}
     for k in OBS_COLUMNS:
@@ -290,6 +302,7 @@ def restore_version(engine: Engine, version_id: int, *, user: str) -> int:
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     try:
         with store.session_scope(engine) as s:
+            _lock_imports(s)
             old = s.get(store.DataVersion, version_id)
             if old is None or old.kind not in ("import", "restore"):
                 raise ValueError(f"data version {version_id} is not an import that can be restored")

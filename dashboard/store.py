@@ -44,7 +44,7 @@ SUPPRESSION_SYMBOLS = {
 }
 
 # Source kinds, in the order the series takes them when two give the same cell.
-SOURCE_KINDS = ("published", "local_return", "illustrative")
+SOURCE_KINDS = ("published", "import", "local_return", "illustrative")
 
 
 class Base(DeclarativeBase):
@@ -83,7 +83,7 @@ class Source(Base):
     __tablename__ = "source"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. "dfe/d5_cpps_at31march_by_duration_2013_to_2025.csv"
-    kind: Mapped[str] = mapped_column(String(16))  # published | local_return | illustrative
+    kind: Mapped[str] = mapped_column(String(16))  # published | import | local_return | illustrative
     title: Mapped[str] = mapped_column(Text)
     publisher: Mapped[str] = mapped_column(String(200))
     vintage: Mapped[str] = mapped_column(String(100))  # which release / edition

@@ -8,13 +8,14 @@ from __future__ import annotations
 import datetime as dt
 import io
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pandas as pd
 
 from .analysis.scorecard import ScorecardRow, build_scorecard, scorecard_row
 from .analysis.series import ENGLAND, cell_series, headline_cell, neighbour_median
 from .data import Snapshot
-from .figures import chart_data
+from .figures import chart_data, trend_figure
 from .formatting import value_text
 from .registry import Metric, Registry, Unit
 from .state import COMPARATOR_LABELS, ViewState
@@ -49,6 +50,13 @@ class Context:
     @property
     def la_name(self) -> str:
         return self.la["name"]
+
+    def memo(self, name: str, compute, *extra):
+        """Compute once per data version, view (authority, URL state) and viewer's registry."""
+        st = self.state
+        key = (name, self.la_code, st.cmp, st.sn, st.as_of, st.topic, st.rag, st.agency, st.breakdown,
+               tuple((m.id, repr(m.targets)) for m in self.registry.metrics)) + extra
+        return self.snap.memo(key, compute)
 
     def rows(self, metric_id: str, area_code: str | None = None) -> pd.DataFrame:
         rows = self.snap.rows(metric_id, area_code or self.la_code)
@@ -105,6 +113,15 @@ class MetricView:
     @property
     def table(self) -> pd.DataFrame:
         return self.data
+
+    @property
+    def series_name(self) -> str:
+        return self.data["series"].iloc[0] if not self.data.empty else ""
+
+    @cached_property
+    def figure(self) -> dict:
+        """The trend figure, built once per view and data version (views are memoised); treat as read-only."""
+        return trend_figure(self.metric, self.data, self.series_name, self.title)
 
 
 def cell_label(ctx: Context, metric: Metric, cell: tuple[str, str, str]) -> str:

@@ -62,7 +62,7 @@ def local_vs_published_warnings(rows: pd.DataFrame, kinds: dict[str, str]) -> li
     r = rows.assign(kind=rows["source_key"].map(kinds))
     key = CELL + ["breakdown_value"]
     pub = r[r["kind"] == "published"].set_index(key)
-    loc = r[r["kind"] == "local_return"]
+    loc = r[r["kind"].isin(("local_return", "import"))]
     if pub.empty or loc.empty:
         return out
     for rec in loc.itertuples(index=False):

@@ -15,7 +15,9 @@ import pandas as pd
 
 from ..registry import Metric, Polarity
 
-KIND_RANK = {"published": 0, "local_return": 1, "illustrative": 2}
+# Published figures first; then an analyst's import (a correction to a local figure wins over the
+# files shipped in data/local); then those files; illustrative values last.
+KIND_RANK = {"published": 0, "import": 1, "local_return": 2, "illustrative": 3}
 CELL = ["metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value"]
 ENGLAND = "E92000001"
 

@@ -43,8 +43,27 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
 }
 
 
+# Dash's own routes, by the Flask endpoint that serves them: the page shell for any path, the layout
+# and the callback graph. Any signed-in role; the callback endpoint is checked per callback.
+DASH_ENDPOINT_ROLES: dict[str, frozenset[str]] = {
+    "/": VIEWERS,
+    "/<path:path>": VIEWERS,
+    "/_dash-layout": VIEWERS,
+    "/_dash-dependencies": VIEWERS,
+    "/_dash-update-component": VIEWERS,
+}
+
+
+def roles_for(path: str, endpoint: str | None) -> frozenset[str] | None:
+    """Who may use a route; None means nobody (deny by default: not listed here, not served)."""
+    roles = route_roles(path)
+    if roles is not None:
+        return roles
+    return DASH_ENDPOINT_ROLES.get(endpoint or "")
+
+
 def route_roles(path: str) -> frozenset[str] | None:
-    """The roles allowed on a non-Dash server route, or None when the route is not one of ours."""
+    """The roles allowed on one of our server routes (not Dash's), or None when it is not one of them."""
     if path in ROUTE_ROLES:
         return ROUTE_ROLES[path]
     for prefix, roles in ROUTE_ROLES.items():

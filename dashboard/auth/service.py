@@ -28,6 +28,11 @@ PASSWORD_METHOD = "scrypt"
 _DUMMY_HASH = generate_password_hash("not a real password", method=PASSWORD_METHOD)
 
 
+def _session(engine: Engine) -> Session:
+    """A session whose objects stay readable after commit (they are handed back to callers)."""
+    return Session(engine, expire_on_commit=False)
+
+
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
@@ -79,13 +84,13 @@ class Principal:
 
 def audit(engine: Engine, *, actor: str, role: str, action: str, outcome: str = "ok", target: str = "",
           ip: str = "", detail: str = "") -> None:
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         s.add(AuditEvent(at=utcnow(), actor=actor[:120], role=role[:16], action=action[:60], target=target[:2000],
                          outcome=outcome[:16], ip=(ip or "")[:64], detail=detail[:4000]))
 
 
 def audit_rows(engine: Engine, limit: int | None = 500, action: str | None = None) -> list[AuditEvent]:
-    with Session(engine) as s:
+    with _session(engine) as s:
         q = select(AuditEvent).order_by(AuditEvent.id.desc())
         if action:
             q = q.where(AuditEvent.action == action)
@@ -106,7 +111,7 @@ def audit_csv(engine: Engine) -> str:
 
 def recent_failures(engine: Engine, *, name: str | None = None, ip: str | None = None, minutes: int = 15) -> int:
     since = utcnow() - dt.timedelta(minutes=minutes)
-    with Session(engine) as s:
+    with _session(engine) as s:
         q = select(func.count()).select_from(AuditEvent).where(
             AuditEvent.action == "signin.failure", AuditEvent.at >= since)
         if name is not None:
@@ -134,7 +139,7 @@ def create_user(engine: Engine, name: str, role: str, password: str | None = Non
     password = password or secrets.token_urlsafe(15)
     if len(password) < 12:
         raise AuthError("a password must have at least 12 characters")
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         if s.scalars(select(User).where(User.name == name)).first():
             raise AuthError(f"a user called {name!r} already exists")
         user = User(name=name, role=role, password_hash=generate_password_hash(password, method=PASSWORD_METHOD),
@@ -144,18 +149,18 @@ def create_user(engine: Engine, name: str, role: str, password: str | None = Non
 
 
 def count_users(engine: Engine) -> int:
-    with Session(engine) as s:
+    with _session(engine) as s:
         return int(s.execute(select(func.count()).select_from(User)).scalar() or 0)
 
 
 def list_users(engine: Engine) -> list[User]:
-    with Session(engine) as s:
+    with _session(engine) as s:
         return list(s.scalars(select(User).order_by(User.name)))
 
 
 def set_disabled(engine: Engine, name: str, disabled: bool = True) -> None:
     """Disable (or re-enable) a user; disabling ends every session they have, on the server."""
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         user = s.scalars(select(User).where(User.name == name)).first()
         if user is None:
             raise AuthError(f"no user called {name!r}")
@@ -166,7 +171,7 @@ def set_disabled(engine: Engine, name: str, disabled: bool = True) -> None:
 
 
 def check_password(engine: Engine, name: str, password: str) -> User | None:
-    with Session(engine) as s:
+    with _session(engine) as s:
         user = s.scalars(select(User).where(User.name == (name or "").strip())).first()
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
@@ -190,14 +195,14 @@ def start_session(engine: Engine, *, role: str, user_id: int | None = None, link
                   expires_at: dt.datetime, ip: str = "") -> str:
     token = new_token()
     now = utcnow()
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         s.add(AuthSession(id=token_hash(token), user_id=user_id, link_id=link_id, role=role, created_at=now,
                           last_seen_at=now, expires_at=expires_at, ip=(ip or "")[:64]))
     return token
 
 
 def end_session(engine: Engine, token: str, reason: str = "signed out") -> None:
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         s.execute(update(AuthSession).where(AuthSession.id == token_hash(token), AuthSession.ended_at.is_(None))
                   .values(ended_at=utcnow(), ended_reason=reason))
 
@@ -212,7 +217,7 @@ def load_principal(engine: Engine, token: str, policy: SessionPolicy, *, touch: 
         return None
     sid = token_hash(token)
     now = utcnow()
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         sess = s.get(AuthSession, sid)
         if sess is None or sess.ended_at is not None:
             return None
@@ -250,7 +255,7 @@ def load_principal(engine: Engine, token: str, policy: SessionPolicy, *, touch: 
 
 def session_times(engine: Engine, token: str, policy: SessionPolicy) -> dict | None:
     """Seconds left before the idle and the absolute limits, without counting as activity."""
-    with Session(engine) as s:
+    with _session(engine) as s:
         sess = s.get(AuthSession, token_hash(token))
     if sess is None or sess.ended_at is not None:
         return None
@@ -271,7 +276,7 @@ def create_link(engine: Engine, *, label: str, expires_at: dt.datetime, issued_b
     if expires_at <= utcnow():
         raise AuthError("a link's expiry must be in the future")
     token = new_token()
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         link = ShareLink(token_hash=token_hash(token), label=label[:200], scope=json.dumps(scope or {}),
                          issued_by=issued_by, created_at=utcnow(), expires_at=expires_at, uses=0)
         s.add(link)
@@ -279,14 +284,14 @@ def create_link(engine: Engine, *, label: str, expires_at: dt.datetime, issued_b
 
 
 def list_links(engine: Engine) -> list[ShareLink]:
-    with Session(engine) as s:
+    with _session(engine) as s:
         return list(s.scalars(select(ShareLink).order_by(ShareLink.id.desc())))
 
 
 def revoke_links(engine: Engine, link_id: int | None = None) -> int:
     """Revoke one link (or all, with ``link_id=None``) and end their sessions. Returns how many were revoked."""
     now = utcnow()
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         q = update(ShareLink).where(ShareLink.revoked_at.is_(None))
         if link_id is not None:
             q = q.where(ShareLink.id == link_id)
@@ -304,7 +309,7 @@ def exchange_link(engine: Engine, token: str, policy: SessionPolicy, ip: str = "
         raise AuthError("This link is not valid.")
     h = token_hash(token)
     now = utcnow()
-    with Session(engine) as s, s.begin():
+    with _session(engine) as s, s.begin():
         link = s.scalars(select(ShareLink).where(ShareLink.token_hash == h)).first()
         if link is None or not hmac.compare_digest(link.token_hash, h):
             raise AuthError("This link is not valid.")
@@ -316,6 +321,5 @@ def exchange_link(engine: Engine, token: str, policy: SessionPolicy, ip: str = "
         link.uses = (link.uses or 0) + 1
         expires = min(link.expires_at, now + policy.absolute)
         link_id = link.id
-        s.expunge(link)
     session_token = start_session(engine, role="inspector", link_id=link_id, expires_at=expires, ip=ip)
     return link, session_token

@@ -11,7 +11,7 @@ def layout(ctx: Context) -> html.Div:
     src = ctx.snap.sources
     items = []
     for rec in src.sort_values(["kind", "key"]).to_dict("records"):
-        kind = {"published": "Published statistics", "local_return": "Local return",
+        kind = {"published": "Published statistics", "local_return": "Local return", "import": "Imported return",
                 "illustrative": "Illustrative (generated, not real)"}.get(rec["kind"], rec["kind"])
         items.append(html.Tr([html.Th(rec["title"], scope="row"), html.Td(kind), html.Td(rec["publisher"]),
                               html.Td(rec["vintage"]), html.Td(rec["licence"] or "—"),

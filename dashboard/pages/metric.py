@@ -6,7 +6,7 @@ from urllib.parse import quote
 
 from dash import dcc, html
 
-from ..figures import bar_figure, trend_figure
+from ..figures import bar_figure
 from ..formatting import value_text
 from ..registry import POLARITY_WORDS, Metric, Unit
 from ..state import COMPARATOR_LABELS, COMPARATORS
@@ -23,8 +23,7 @@ def download_href(ctx: Context, metric: Metric, view: MetricView) -> str:
 
 def trend_card(ctx: Context, view: MetricView) -> html.Figure:
     metric = view.metric
-    fig = trend_figure(metric, view.data, view.data["series"].iloc[0] if not view.data.empty else ctx.la_name,
-                       view.title)
+    fig = view.figure
     caption = (f"{metric.title}. {ctx.la_name}"
                + (f" compared with {', '.join(view.comparators_shown)}" if view.comparators_shown else "")
                + ". Points are marked by status: circle Green, triangle Amber, diamond Red, square no target."
@@ -51,16 +50,17 @@ def controls(ctx: Context, view: MetricView) -> html.Form:
                        value=ctx.state.sn, inline=True, inputClassName="form-check-input",
                        labelClassName="form-check-label me-3"),
     ], className="filter")]
-    if len(view.cells) > 1:
-        opts = [{"label": cell_label(ctx, view.metric, c), "value": "|".join(c)} for c in view.cells]
-        parts.append(html.Div([
-            html.Label("Show", htmlFor="cell-select", className="form-label"),
-            dcc.Dropdown(id="cell-select", options=opts, value="|".join(view.cell), clearable=False),
-        ], className="filter cell-filter"))
+    # Always in the page (its callback listens to it), shown only when there is a choice to make.
+    opts = [{"label": cell_label(ctx, view.metric, c), "value": "|".join(c)} for c in view.cells] or \
+        [{"label": ctx.la_name, "value": "|".join(view.cell)}]
+    parts.append(html.Div([
+        html.Label("Show", htmlFor="cell-select", className="form-label"),
+        dcc.Dropdown(id="cell-select", options=opts, value="|".join(view.cell), clearable=False),
+    ], className="filter cell-filter", hidden=len(view.cells) <= 1))
     return html.Form(parts, className="filters d-flex flex-wrap gap-4", **{"aria-label": "Chart options"})
 
 
-def breakdown_card(ctx: Context, view: MetricView) -> html.Figure | None:
+def breakdown_card(ctx: Context, view: MetricView, graph_id: str = "breakdown-graph") -> html.Figure | None:
     b = view.breakdown_latest
     if b.empty:
         return None
@@ -81,7 +81,7 @@ def breakdown_card(ctx: Context, view: MetricView) -> html.Figure | None:
     table = data_table(df, f"{metric.short_title} by category, {period}",
                        [("label", "Category"), ("shown", "Value"), ("count", "Count"), ("total", "Total")],
                        row_header="label")
-    return figure_card(graph_id="breakdown-graph", figure=fig,
+    return figure_card(graph_id=graph_id, figure=fig,
                        caption=f"{metric.title}, by category, {period}.", table=table, download_href=None,
                        illustrative=bool(b["illustrative"].any()), height=max(260, 40 * len(labels) + 100))
 

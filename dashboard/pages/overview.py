@@ -122,7 +122,8 @@ def layout(ctx: Context) -> html.Div:
                      ". Open a status to read the rule behind it."], className="rag-legend")
     return shell(ctx, "/", "Performance scorecard", [
         legend, filters, download,
-        html.Div(scorecard_tables(ctx, shown), id="scorecard-body", **{"aria-live": "polite"}),
+        html.Div(ctx.memo("scorecard-tables", lambda: scorecard_tables(ctx, shown)), id="scorecard-body",
+                 **{"aria-live": "polite"}),
     ])
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from ..figures import grouped_bar_figure, trend_figure
+from ..figures import grouped_bar_figure
 from ..formatting import value_text
 from ..registry import Metric
 from ..views import Context, MetricView, metric_view
@@ -16,10 +16,7 @@ MAX_CHARTS = 12
 
 def _trend(ctx: Context, view: MetricView) -> html.Figure:
     m = view.metric
-    fig = trend_figure(m, view.data, view.data["series"].iloc[0], view.title)
-    for d in fig["data"]:
-        d.setdefault("uid", m.id)
-    return figure_card(graph_id=f"graph-{m.id}", figure=fig,
+    return figure_card(graph_id=f"graph-{m.id}", figure=view.figure,
                        caption=f"{m.title}. {ctx.la_name}" + (f" with {', '.join(view.comparators_shown)}"
                                                                if view.comparators_shown else "") + ".",
                        table=chart_data_table(m, view.data, f"Data behind the chart: {m.title}"),
@@ -81,9 +78,8 @@ def panel(ctx: Context, metric: Metric) -> tuple[html.Section, int]:
         cards.append(agencies)
         n += 1
     elif not view.breakdown_latest.empty:
-        card = breakdown_card(ctx, view)
+        card = breakdown_card(ctx, view, graph_id=f"graph-{metric.id}-breakdown")
         if card is not None:
-            card.children[1].id = f"graph-{metric.id}-breakdown"
             cards.append(card)
             n += 1
     if not cards:
@@ -98,7 +94,7 @@ def layout(ctx: Context, topic_id: str) -> html.Div:
     topic = ctx.registry.topic(topic_id)
     sections, charts = [], 0
     for metric in ctx.registry.by_topic(topic_id):
-        sec, n = panel(ctx, metric)
+        sec, n = ctx.memo("topic-panel", lambda: panel(ctx, metric), metric.id)
         if charts + n > MAX_CHARTS:
             sections.append(html.P(["More metrics in this topic: ",
                                     dcc.Link(metric.title, href=f"/metric/{metric.id}{ctx.state.shared_query()}")]))

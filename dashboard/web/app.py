@@ -72,8 +72,8 @@ def _callback_context(mgr: DataManager, search: str | None):
         raise PreventUpdate from None
 
 
-def _message_page(title: str, text: str) -> html.Div:
-    return shell(None, "", title, [html.P(text), html.P(dcc.Link("Go to the scorecard", href="/"))])
+def _message_page(title: str, text: str, ctx=None) -> html.Div:
+    return shell(ctx, "", title, [html.P(text), html.P(dcc.Link("Go to the scorecard", href="/"))])
 
 
 def render(mgr: DataManager, pathname: str | None, search: str | None):
@@ -99,7 +99,7 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
             return metric_page.layout(ctx, m)
     if len(parts) == 2 and parts[0] == "topic" and parts[1] in _topics(mgr):
         return topic_page.layout(ctx, parts[1])
-    return _message_page("Page not found", f"There is no page at {path}.")
+    return _message_page("Page not found", f"There is no page at {path}.", ctx)
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -141,6 +141,21 @@ def create_app(settings: Settings | None = None) -> Dash:
     return app
 
 
+def warm_up(server) -> None:
+    """Load the current data version and the default scorecard before the first visitor asks.
+
+    Called by gunicorn in each worker after it starts (gunicorn.conf.py); a failure only logs.
+    """
+    mgr = server.config["DASHBOARD_MANAGER"]
+    try:
+        snap = mgr.snapshot()
+        state = _state(mgr, "")
+        for external in (False, True):
+            scorecard(make_context(snap, mgr.registry, state, mgr.settings.la_code, external=external))
+    except Exception as exc:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
+        log.warning("warm-up skipped: %s", exc)
+
+
 def register_callbacks(app: Dash, mgr: DataManager) -> None:
     @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
     def route(pathname, search):
@@ -166,7 +181,8 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         current = snap.area(state.la or mgr.settings.la_code)
         if current and current["code"] == area["code"]:
             return no_update
-        return (pathname or "/") + state.with_(la=area["old_code"] or area["code"]).query()
+        path = pathname if isinstance(pathname, str) and pathname.startswith("/") else "/"
+        return path + state.with_(la=area["old_code"] or area["code"]).query()
 
     @app.callback(Output("scorecard-body", "children"), Output("scorecard-download", "href"),
                   Output("url", "search", allow_duplicate=True),
@@ -174,14 +190,17 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
                   prevent_initial_call=True)
     def filter_scorecard(topic, rag, search):
         ctx = _callback_context(mgr, search)
-        topic = topic if topic in _topics(mgr) else None
+        topic = topic if isinstance(topic, str) and topic in _topics(mgr) else None
         rag = rag if isinstance(rag, list) else []
         state = ctx.state.with_(topic=topic if isinstance(topic, str) else None,
                                 rag=tuple(v for v in rag if isinstance(v, str)))
         state = _state(mgr, state.query())  # re-validate what the browser sent
+        if (state.topic, state.rag) == (ctx.state.topic, ctx.state.rag):
+            raise PreventUpdate  # the page was just drawn with these filters
         ctx.state = state
         rows = filter_rows(scorecard(ctx), state.topic, list(state.rag) or None)
-        return overview.scorecard_tables(ctx, rows), f"/download/scorecard.csv{state.query()}", state.query()
+        tables = ctx.memo("scorecard-tables", lambda: overview.scorecard_tables(ctx, rows))
+        return tables, f"/download/scorecard.csv{state.query()}", state.query()
 
     @app.callback(Output("url", "search", allow_duplicate=True), Output("page", "children", allow_duplicate=True),
                   Input("as-of", "value"), State("url", "search"), prevent_initial_call=True)
@@ -209,6 +228,10 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         state = _state(mgr, ViewState(la=ctx.state.la, sn=sn if isinstance(sn, str) else ctx.state.sn,
                                       as_of=ctx.state.as_of, agency=agency or None,
                                       breakdown=f"{dim}:{val}" if dim else None).query() + f"&cmp={cmp_list}")
+        previous = _callback_context(mgr, search).state
+        if (state.cmp, state.sn, state.agency, state.breakdown) == (previous.cmp, previous.sn, previous.agency,
+                                                                     previous.breakdown):
+            raise PreventUpdate  # the page was just drawn with these choices
         ctx = _callback_context(mgr, state.query() or "?")
         view = metric_page.metric_view(ctx, m)
         return metric_page.trend_card(ctx, view), state.query()

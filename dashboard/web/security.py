@@ -23,7 +23,7 @@ from flask import Flask, Response, abort, g, jsonify, redirect, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
 
 from ..auth import service as auth
-from ..auth.policy import ADMINS, CALLBACK_ROLES, is_public, route_roles
+from ..auth.policy import ADMINS, CALLBACK_ROLES, is_public, roles_for
 from ..config import Settings
 
 log = logging.getLogger(__name__)
@@ -199,10 +199,12 @@ def install_security(app, mgr, settings: Settings) -> None:
         p = principal()
         if path == "/_dash-update-component":
             return _gate_callback(p)
-        roles = route_roles(path)
+        if request.url_rule is None:
+            return None  # no such route: Flask answers 404/405 and nothing is served
+        roles = roles_for(path, request.url_rule.endpoint)
         if p is None:
             return deny(401, "sign in first")
-        if roles is not None and p.role not in roles:
+        if roles is None or p.role not in roles:
             return deny(403, f"the {p.role} role may not use {path}")
         if request.method not in ("GET", "HEAD", "OPTIONS") and not _csrf_ok(request.form.get("csrf_token")
                                                                             or request.headers.get(CSRF_HEADER)):
@@ -231,10 +233,13 @@ def install_security(app, mgr, settings: Settings) -> None:
             return deny(403, f"the {p.role} role may not call this callback", output)
         try:
             sent = _input_signature({"inputs": inputs, "state": body.get("state", [])})
+            outs = _output_signature(body.get("outputs"))
         except (TypeError, KeyError, AttributeError):
             return jsonify(error="malformed callback request"), 400
         if sent != callback_inputs.get(output):
             return deny(400, "inputs do not match the callback", output)
+        if outs != _outputs_of(output):
+            return deny(400, "outputs do not match the callback", output)
         return None
 
     @server.after_request
@@ -371,6 +376,30 @@ def _input_signature(spec: dict) -> tuple:
             out.append((json.dumps(cid, sort_keys=True) if isinstance(cid, dict) else str(cid), str(item["property"])))
         return out
     return tuple(ids(spec.get("inputs", []))), tuple(ids(spec.get("state", [])))
+
+
+def _output_signature(outputs) -> tuple:
+    """The (id, property) pairs a callback request says it will update."""
+    items = outputs if isinstance(outputs, list) else [outputs]
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise TypeError("an output must be an object")
+        cid = item["id"]
+        # the renderer sends "search@<hash>" for an output that several callbacks share
+        out.append((json.dumps(cid, sort_keys=True) if isinstance(cid, dict) else str(cid),
+                    str(item["property"]).split("@", 1)[0]))
+    return tuple(out)
+
+
+def _outputs_of(output_key: str) -> tuple:
+    """The (id, property) pairs named by Dash's output key: "page.children" or "..a.b...c.d@hash.."."""
+    key = output_key[2:-2] if output_key.startswith("..") and output_key.endswith("..") else output_key
+    pairs = []
+    for part in key.split("..."):
+        cid, _, prop = part.rpartition(".")
+        pairs.append((cid, prop.split("@", 1)[0]))
+    return tuple(pairs)
 
 
 def callback_role_map(app) -> dict[str, frozenset[str]]:

@@ -43,20 +43,9 @@ WINDOW = (1366, 900)  # tests/conftest.py CHROME_ARGS
 REFLOW_WIDTH = 320
 REFLOW_TOLERANCE = 2  # px: sub-pixel rounding only
 
-# On metric pages without a cell chooser the comparator callback never runs (see the xfail
-# reason below); the same checks run on a metric page that has a chooser, where it does.
-CELL_SELECT_BUG = (
-    "product bug: dashboard/web/app.py update_metric has Input('cell-select', 'value'), but "
-    "dashboard/pages/metric.py controls() adds #cell-select only when the authority has more than one "
-    "cell. On /metric/cp_rate_31mar the renderer logs 'A nonexistent object was used in an `Input` of a "
-    "Dash callback. The id of this object is `cell-select`' and never sends the callback, so ticking "
-    "comparators or changing the SN model leaves the chart and the URL as they were")
-KNOWN_CELL_SELECT_ERROR = ("nonexistent object was used in an `Input`", "`cell-select`")
-METRIC_WITH_CELL_CHOICE = "lac_new_placements_20_miles"
-COMPARATOR_PAGES = [
-    pytest.param("cp_rate_31mar", marks=pytest.mark.xfail(strict=True, reason=CELL_SELECT_BUG)),
-    pytest.param(METRIC_WITH_CELL_CHOICE),
-]
+# The comparator callback listens to the cell chooser too, which a metric page hides when
+# the authority has only one cell: check a page of each kind.
+COMPARATOR_PAGES = ["cp_rate_31mar", "lac_new_placements_20_miles"]
 
 
 # --------------------------------------------------------------------------- one browser per module
@@ -89,6 +78,8 @@ def dash_duo(_require_browser, _module_browser, request, built_db, product_app, 
     Starting it here rather than at module scope lets the harness skip the test first when
     Chromium is missing. Each test starts with the default window size and an empty log.
     """
+    if "broken" in _module_browser:
+        pytest.fail(_module_browser["broken"], pytrace=False)
     duo = _module_browser.get("duo")
     if duo is None:
         stack, opt = _module_browser["stack"], request.config.getoption
@@ -102,6 +93,13 @@ def dash_duo(_require_browser, _module_browser, request, built_db, product_app, 
         duo.start_server(product_app, navigate=False)
         sign_in_if_required(duo, product_app)
         duo.server_url = server.url  # opens "/" and waits for the Dash renderer
+        try:  # the renderer must draw a page, or every test would wait out its timeout
+            duo.wait_for_element("#page-heading", timeout=30)
+        except TimeoutException:
+            _module_browser["broken"] = (
+                f"the app at {server.url} never rendered a page; console: "
+                f"{[e['message'] for e in duo.get_logs() or []]}")
+            pytest.fail(_module_browser["broken"], pytrace=False)
         _module_browser["duo"] = duo
     duo.driver.set_window_size(*WINDOW)
     duo.driver.get_log("browser")
@@ -141,12 +139,9 @@ def home_area(settings) -> dict:
 # --------------------------------------------------------------------------- browser helpers
 
 
-def console_errors(duo: DashComposite, *, allow_known: bool = True) -> list[dict]:
-    """SEVERE browser log entries since the last call (less the one known bug, if allowed)."""
-    logs = duo.get_logs() or []
-    if allow_known:
-        logs = [e for e in logs if not all(part in e["message"] for part in KNOWN_CELL_SELECT_ERROR)]
-    return logs
+def console_errors(duo: DashComposite) -> list[dict]:
+    """SEVERE browser log entries since the last call."""
+    return duo.get_logs() or []
 
 
 def wait_until(duo: DashComposite, probe, describe: str, timeout: float = WAIT):
@@ -351,6 +346,7 @@ def test_comparator_toggles_change_the_traces_and_the_url(dash_duo, built_db, me
     region = store_area(built_db, code=la["region_code"])["name"]
     open_page(duo, f"/metric/{metric_id}", METRIC_TITLES[metric_id])
     wait_for_trend(duo)
+    assert console_errors(duo) == []
     assert "England" in trace_names(duo) and la["name"] in trace_names(duo)
 
     tick(duo, "#cmp-toggle", "England")
@@ -374,6 +370,7 @@ def test_sn_model_switch_renames_the_neighbour_trace(dash_duo, metric_id):
     duo = dash_duo
     open_page(duo, f"/metric/{metric_id}?cmp=sn&sn=2025", METRIC_TITLES[metric_id])
     wait_for_trend(duo)
+    assert console_errors(duo) == []
     before = [n for n in trace_names(duo) if n.startswith("Statistical neighbours")]
     assert len(before) == 1 and "2025" in before[0], trace_names(duo)
 
@@ -474,16 +471,17 @@ def test_first_tab_reaches_the_skip_link_which_moves_focus_to_main(dash_duo):
                "focus on #main")
 
 
-# Focusable controls as a keyboard user meets them. A Dash 4 dropdown is reached through a
-# hidden proxy input that hands focus to its button (tabindex -1), so the button is counted
-# and the proxy is not.
+# The controls a keyboard user must reach: every natively interactive element (whatever its
+# tabindex says) and anything else made focusable with tabindex >= 0. A Dash 4 dropdown is
+# reached through a hidden proxy input that hands focus to its button, so the button is
+# counted and the proxy is not.
 FOCUSABLE_JS = """
-const sel = 'a[href], button, input, select, textarea, summary, iframe, [tabindex], [contenteditable=""], [contenteditable=true]';
+const native = 'a[href], button, input, select, textarea, summary, iframe, [contenteditable=""], [contenteditable=true]';
 const visible = el => el.getClientRects().length > 0 && getComputedStyle(el).visibility !== 'hidden';
-const controls = [...document.querySelectorAll(sel)].filter(el =>
+const controls = [...document.querySelectorAll(native + ', [tabindex]')].filter(el =>
     visible(el) && !el.disabled && el.type !== 'hidden'
     && !el.classList.contains('dash-dropdown-focus-target')
-    && (el.tabIndex >= 0 || el.matches('button.dash-dropdown')));
+    && (el.matches(native) || el.tabIndex >= 0));
 const positive = [...document.querySelectorAll('[tabindex]')].filter(el => el.tabIndex > 0);
 const label = el => el.outerHTML.slice(0, 120);
 return {controls: controls.map(label), positive: positive.map(label)};
@@ -529,12 +527,6 @@ return [...document.querySelectorAll('body *')]
 """
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: assets/style.css gives .visually-hidden position:absolute, and the scorecard's "
-    ".table-responsive scroll regions are not positioned, so each RAG chip's hidden ' rule' span "
-    "(dashboard/web/components.py rag_chip) escapes its table's scroll region: at 320 px the page "
-    "body scrolls sideways (documentElement.scrollWidth 968). `.table-responsive { position: relative }` "
-    "brings it back to the viewport width"))
 def test_overview_reflows_at_320_px(dash_duo):
     duo = dash_duo
     try:

@@ -1,7 +1,7 @@
 """Fixtures for the HTTP-level access-control tier.
 
-One built database and one app for the whole tier (modules that need different settings make
-their own small app). Every client gets its own made-up IP address, so that audit rows can be
+One built database and one app for the whole tier (a test that needs other settings, or the
+suppression module, which needs small numbers in the data, makes its own app). Every client gets its own made-up IP address, so that audit rows can be
 told apart, and so that failed sign-ins in one test never count towards the per-IP throttle of
 another (the database may outlive a run on the PostgreSQL tier, so nothing here depends on a
 fixed name or address being fresh).
@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import secrets
 import uuid
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from dashboard import store
 from dashboard.auth import service as auth
 from dashboard.auth.models import AuditEvent, AuthSession, ShareLink
 from dashboard.config import Settings
-from tests.conftest import ROLE_PASSWORD, ensure_user, sign_in
+from tests.conftest import ROLE_PASSWORD, sign_in
 
 UPDATE_URL = "/_dash-update-component"
 ALL_ROLES = ("anonymous", "inspector", "viewer", "analyst", "admin")
@@ -116,8 +118,6 @@ def staff_user(engine, role: str) -> str:
 
 
 def form_csrf(client) -> str:
-    import re
-
     page = client.get("/login").get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
@@ -134,8 +134,6 @@ def make_link(engine, scope: dict | None = None, *, label: str | None = None,
     _link, token = auth.create_link(engine, label=label or unique("sec inspector"),
                                     expires_at=auth.utcnow() + lifetime, issued_by="tests",
                                     scope=scope if scope is not None else {"las": ["883"]})
-    from sqlalchemy.orm import Session
-
     with Session(engine) as s:
         return s.scalars(select(ShareLink).where(ShareLink.token_hash == auth.token_hash(token))).one(), token
 
@@ -166,24 +164,17 @@ def session_token(app, client) -> str:
 
 
 def session_row(engine, app, client) -> AuthSession:
-    from sqlalchemy.orm import Session
-
     with Session(engine) as s:
         return s.get(AuthSession, auth.token_hash(session_token(app, client)))
 
 
 def update_row(engine, model, key, **values) -> None:
     """Change columns of one row (by primary key) straight in the database."""
-    from sqlalchemy import update
-    from sqlalchemy.orm import Session
-
     with Session(engine) as s, s.begin():
         s.execute(update(model).where(model.__table__.primary_key.columns.values()[0] == key).values(**values))
 
 
 def audit_events(engine, *, ip: str | None = None, action: str | None = None, since_id: int = 0) -> list[AuditEvent]:
-    from sqlalchemy.orm import Session
-
     with Session(engine) as s:
         q = select(AuditEvent).where(AuditEvent.id > since_id).order_by(AuditEvent.id)
         if ip is not None:
@@ -194,16 +185,11 @@ def audit_events(engine, *, ip: str | None = None, action: str | None = None, si
 
 
 def last_audit_id(engine) -> int:
-    from sqlalchemy import func
-    from sqlalchemy.orm import Session
-
     with Session(engine) as s:
         return int(s.execute(select(func.max(AuditEvent.id))).scalar() or 0)
 
 
 def link_row(engine, link_id: int) -> ShareLink:
-    from sqlalchemy.orm import Session
-
     with Session(engine) as s:
         return s.get(ShareLink, link_id)
 

@@ -18,7 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from dashboard.auth.models import AuditEvent
-from dashboard.auth.policy import CALLBACK_ROLES, VIEWERS, is_public, route_roles
+from dashboard.auth.policy import CALLBACK_ROLES, is_public, roles_for
 
 from .conftest import (
     ALL_ROLES,
@@ -39,10 +39,6 @@ from .conftest import (
     unique,
 )
 
-# Dash's own routes: any signed-in role (the callback table then decides per callback).
-DASH_RULES = frozenset({"/", "/<path:path>", "/_dash-layout", "/_dash-dependencies", "/_dash-update-component",
-                        "/_reload-hash"})
-
 # What an allowed request answers, by (method, rule), for the sample request this module sends.
 # Rules not listed here must answer neither 401/403 nor 5xx.
 ALLOWED_STATUS: dict[tuple[str, str], set[int]] = {
@@ -50,7 +46,6 @@ ALLOWED_STATUS: dict[tuple[str, str], set[int]] = {
     ("GET", "/<path:path>"): {200},
     ("GET", "/_dash-layout"): {200},
     ("GET", "/_dash-dependencies"): {200},
-    ("GET", "/_reload-hash"): {200},
     ("POST", "/_dash-update-component"): {200},
     ("GET", "/_favicon.ico"): {200},
     ("GET", "/assets/<path:filename>"): {200},
@@ -104,15 +99,11 @@ def _sample_path(rule, extra: dict[str, str]) -> str:
 
 
 def _expected_roles(rule: str, path: str):
-    """"public", the roles a route admits, or an empty set for a server route nobody listed."""
+    """Who may use a route: "public", a set of roles, or an empty set (a server route nobody listed)."""
     if is_public(path):
         return "public"
-    roles = route_roles(path)
-    if roles is not None:
-        return roles
-    if rule in DASH_RULES:
-        return VIEWERS
-    return frozenset()
+    roles = roles_for(path, rule)  # Dash's routes are named by their rule, ours by path
+    return roles if roles is not None else frozenset()
 
 
 def _requests(app, engine):
@@ -177,14 +168,10 @@ def test_every_route_for_every_role(app, engine, deps):
                 assert resp.status_code in ALLOWED_STATUS.get((method, rule), set(range(200, 400))), where
 
 
-@pytest.mark.xfail(strict=True, reason="hole: the gate lets every signed-in role (inspectors included) through to a "
-                                       "server route that policy.ROUTE_ROLES does not list (GET /static/<path>: 404 "
-                                       "only because the folder is empty), although policy says deny by default")
 def test_unlisted_server_routes_are_refused(app, engine):
     extra = _component_suite(app, engine)
     unlisted = [(m, _sample_path(r, extra)) for r in app.server.url_map.iter_rules() for m in ("GET", "POST")
                 if m in r.methods and _expected_roles(r.rule, _sample_path(r, extra)) == frozenset()]
-    assert unlisted, "every server route is listed"
     client = client_as(app, engine, "inspector")
     for method, path in unlisted:
         resp = client.get(path) if method == "GET" else client.post(path)
@@ -354,8 +341,6 @@ def test_malformed_callback_bodies_are_400(clients):
         assert resp.status_code in (400, 401), (body, resp.status_code)
 
 
-@pytest.mark.xfail(strict=True, reason="hole: a body whose inputs match but whose 'outputs' is missing, not a dict/list, "
-                                       "or names another component gets 500 (the gate does not check 'outputs')")
 def test_wrong_outputs_shape_is_400(clients, deps):
     viewer = clients["viewer"]
     route = callback_for(deps, "page.children")
@@ -497,7 +482,8 @@ def test_inspector_callbacks_with_another_authority_change_nothing(clients, deps
                                          ("POST", "/admin/links/1/revoke")])
 def test_inspectors_cannot_reach_admin(clients, method, path):
     inspector = clients["inspector"]
-    resp = inspector.get(path) if method == "GET" else inspector.post(path, data={"label": "x", "expires": "2099-01-01"})
+    form = {"label": "x", "expires": "2099-01-01"}
+    resp = inspector.get(path) if method == "GET" else inspector.post(path, data=form)
     assert resp.status_code == 403, (method, path, resp.status_code)
     assert "Inspector links" not in resp.get_data(as_text=True)
     assert inspector.get("/_dash-layout").status_code == 200  # still signed in: the refusal did not revoke anything

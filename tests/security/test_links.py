@@ -18,6 +18,7 @@ from dashboard.auth.models import ShareLink
 from .conftest import (
     audit_events,
     body_for,
+    by_id,
     callback_for,
     client_as,
     csrf_of,
@@ -26,8 +27,11 @@ from .conftest import (
     make_link,
     new_client,
     open_link,
+    page_of,
     post_json,
+    router,
     session_row,
+    text_of,
     unique,
     update_row,
 )
@@ -62,13 +66,6 @@ def test_token_has_256_bits_and_only_its_hash_is_stored(engine):
     assert len(tokens) == 3
 
 
-DETACHED = pytest.mark.xfail(strict=True, reason="bug: service.create_link returns its ShareLink after the commit has "
-                                                 "expired it and the session has closed, so reading link.id raises "
-                                                 "DetachedInstanceError: POST /admin/links answers 500 and "
-                                                 "`python -m dashboard share create` crashes")
-
-
-@DETACHED
 def test_create_link_returns_a_usable_link(engine):
     link, token = auth.create_link(engine, label=unique("returned"), expires_at=auth.utcnow() + dt.timedelta(days=1),
                                    issued_by="tests", scope={"las": ["883"]})
@@ -76,7 +73,6 @@ def test_create_link_returns_a_usable_link(engine):
     assert link.token_hash == hashlib.sha256(token.encode()).hexdigest()
 
 
-@DETACHED
 def test_admin_creates_a_link_shown_once(app, engine):
     admin = client_as(app, engine, "admin")
     start = last_audit_id(engine)
@@ -120,9 +116,6 @@ def test_opening_a_link_redirects_to_a_clean_url_and_is_audited(app, engine):
     assert token not in "".join(f"{e.target}{e.detail}" for e in audit_events(engine, since_id=start))
 
 
-@pytest.mark.xfail(strict=True, reason="bug: exchange_link expunges the link before its transaction commits, so "
-                                       "uses and last_used_at are never saved (the admin page and `share list` always "
-                                       "say opened 0x)")
 def test_opening_a_link_is_counted(app, engine):
     link, token = _new_link(engine)
     for _ in range(2):
@@ -239,8 +232,6 @@ def test_a_session_never_outlives_its_link(app, engine):
                                                    ({"las": ["883", "201"]}, "201", "202")])
 def test_link_scope_limits_authorities(app, engine, deps, scope, allowed, refused):
     _link, _token, inspector = open_link(app, engine, scope)
-    from .conftest import by_id, page_of, router, text_of
-
     ok = page_of(router(inspector, deps, "/metric/cp_rate_31mar", f"?la={allowed}"))
     assert text_of(by_id(ok, "page-heading")) != "Not available"
     no = page_of(router(inspector, deps, "/metric/cp_rate_31mar", f"?la={refused}"))

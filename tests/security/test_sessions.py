@@ -17,7 +17,6 @@ from .conftest import (
     audit_events,
     body_for,
     callback_for,
-    client_as,
     copy_cookies,
     last_audit_id,
     new_client,
@@ -184,11 +183,16 @@ def test_sign_in_form_works_with_password_managers(app):
     assert "<script" not in html.lower()
 
 
+@pytest.fixture(scope="module")
+def next_user(engine) -> str:
+    return staff_user(engine, "viewer")
+
+
 @pytest.mark.parametrize("target", ["//evil.example", "https://evil.example", "http://evil.example/x",
                                     "https:/evil.example", "/\t/evil.example", "javascript:alert(1)",
                                     "evil.example", "///evil.example"])
-def test_next_cannot_leave_the_site(app, engine, target):
-    name = staff_user(engine, "viewer")
+def test_next_cannot_leave_the_site(app, next_user, target):
+    name = next_user
     client = new_client(app)
     hidden = re.search(r'name="next" value="([^"]*)"', client.get("/login", query_string={"next": target})
                        .get_data(as_text=True)).group(1)
@@ -199,9 +203,8 @@ def test_next_cannot_leave_the_site(app, engine, target):
 
 
 @pytest.mark.parametrize("target", ["/topic/workforce", "/metric/cp_rate_31mar?la=883", "/\\evil.example"])
-def test_next_on_site_is_followed(app, engine, target):
-    name = staff_user(engine, "viewer")
-    resp = sign_in_as(new_client(app), name, next_url=target)
+def test_next_on_site_is_followed(app, next_user, target):
+    resp = sign_in_as(new_client(app), next_user, next_url=target)
     assert resp.status_code == 302
     loc = urlsplit(resp.headers["Location"])
     assert not loc.scheme and not loc.netloc and not resp.headers["Location"].startswith("//")
@@ -210,8 +213,8 @@ def test_next_on_site_is_followed(app, engine, target):
         assert resp.headers["Location"] == target
 
 
-def test_sign_in_needs_the_form_token(app, engine):
-    name = staff_user(engine, "viewer")
+def test_sign_in_needs_the_form_token(app, next_user):
+    name = next_user
     client = new_client(app)
     client.get("/login")
     resp = client.post("/login", data={"username": name, "password": ROLE_PASSWORD, "next": "/"})

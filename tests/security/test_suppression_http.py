@@ -53,15 +53,15 @@ def number(text) -> float | None:
 #
 # DfE publishes its own small counts as "c", and the registry leaves staff FTE figures
 # unsuppressed, so the built data has no unsuppressed count of 1 to 5 for suppression to act on.
-# This module's app therefore serves the real data with four cells changed to small numbers, by
-# replacing the rows its data manager hands to the views; everything from there to the HTTP
-# response (suppression, views, pages, downloads, the gate) is the product's own code.
+# This module's app therefore serves the real data with three cells changed to small numbers (and
+# the rate built on the changed count published without its count, so that only the link between
+# the two can hide it), by replacing the rows its data manager hands to the views; everything from
+# there to the HTTP response (suppression, views, pages, downloads, the gate) is the product's own.
 
 SMALL_CELLS = [
     # (id, metric, authority, period end, breakdown dimension, breakdown value, column, small value)
     ("uasc count", "uasc_31mar", "883", "2017-03-31", "", "", "value", 4),
     ("cp plans count", "cp_plans_31mar", "805", "2016-03-31", "", "", "value", 3),
-    ("cp rate numerator", "cp_rate_31mar", "805", "2016-03-31", "", "", "numerator", 3),
     ("placement cell", "lac_new_placements_20_miles", "883", "2024-03-31", "placement_location", "not_known",
      "numerator", 4),
 ]
@@ -74,16 +74,26 @@ def _with_small_cells(snap, registry):
     scale = {Unit.PERCENT: 100.0, Unit.RATE_PER_10000: 10000.0}
 
     f = snap.frame.copy()
-    for _id, metric, la, period, dim, code, column, value in SMALL_CELLS:
+
+    def row(metric, la, period, dim="", code=""):
         hit = ((f["metric_id"] == metric) & (f["area_code"] == snap.area(la)["code"])
                & (f["period_end"] == dt.date.fromisoformat(period)) & (f["agency"].fillna("") == "")
                & (f["breakdown"] == dim) & (f["breakdown_value"].fillna("") == code))
         assert hit.sum() == 1 and (f.loc[hit, "status"].fillna("") == "").all(), (metric, la, period, code)
+        return hit
+
+    for _id, metric, la, period, dim, code, column, value in SMALL_CELLS:
+        hit = row(metric, la, period, dim, code)
         f.loc[hit, column] = float(value)
         if column == "numerator":  # keep the row consistent: value = numerator / denominator x scale
             per = scale[registry.metric(metric).unit]
             f.loc[hit, "value"] = round(value / f.loc[hit, "denominator"].iloc[0] * per, 1)
         f.loc[hit, "published_value"] = f.loc[hit, "value"]
+        if metric in RATE_OF_COUNT.values():  # its rate, as if published without the count or population
+            rate = row(PARTNER[metric], la, period)
+            f.loc[rate, "value"] = f.loc[rate, "published_value"] = round(
+                value / f.loc[rate, "denominator"].iloc[0] * 10000, 1)
+            f.loc[rate, ["numerator", "denominator"]] = float("nan")
     return dataclasses.replace(snap, frame=f, _groups={}, _memo={})
 
 
@@ -277,7 +287,7 @@ def _page_paths():
 # --------------------------------------------------------------------------- the property
 
 
-@settings(max_examples=10, deadline=None, database=None,
+@settings(max_examples=8, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(path=st.sampled_from(_page_paths()), cmp=st.lists(st.sampled_from(COMPARATORS), unique=True),
        la=st.sampled_from(SMALL_LAS))
@@ -293,9 +303,7 @@ def test_no_small_number_reaches_an_inspector(inspector, deps, governed, counts,
     assert banner is not None and text_of(banner).startswith("Published view"), where
     metric = path.split("/")[2] if path.startswith("/metric/") else None
     check_page(page, metric, governed, counts, where)
-    downloads = _downloads(page)
-    assert downloads, (where, "every page offers a download")
-    for url in downloads:
+    for url in _downloads(page):  # (a topic with no data for the authority offers none)
         rows = _csv(inspector, url)
         if url.startswith("/download/scorecard.csv"):
             check_csv_rows(rows, lambda r: r["metric_id"], governed, counts, (where, url))
@@ -358,10 +366,12 @@ def test_staff_see_the_number_inspectors_see_c(staff, inspector, deps, governed,
 
 
 def test_a_rate_is_suppressed_with_its_count(staff, inspector):
-    """cp_plans_31mar of 3 at 805: the rate per 10,000 (which would give the count back) is "c" too."""
+    """cp_plans_31mar of 3 at 805: the rate per 10,000, published without a count, would give the count back
+    (rate x population), so it is "c" too, although nothing in its own row is small."""
     cell = next(c for c in SMALL_CELLS if c[1] == "cp_plans_31mar")
     rate = ("rate", "cp_rate_31mar") + cell[2:]
-    assert number(_csv_row(staff, rate)["value"]) > 0
+    shown = _csv_row(staff, rate)
+    assert number(shown["value"]) > 0 and shown["numerator"] == "" and shown["status"] == "", shown
     row = _csv_row(inspector, rate)
     assert row["status"] == "c" and row["value"] == "" and row["numerator"] == "", row
 

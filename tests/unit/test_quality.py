@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dashboard.analysis.quality import breakdown_total_warnings, local_vs_published_warnings
-from dashboard.importers.local_return import read_local_return
+from dashboard.importers.returns import read_return_file
 
 THURROCK = "E06000034"
 CODES = {"883": THURROCK, THURROCK: THURROCK}
@@ -16,9 +16,9 @@ MARCH_2017 = dt.date(2017, 3, 31)
 
 @pytest.fixture(scope="module")
 def seed_rows(registry, dfe):
-    ret = read_local_return(dfe.local_csv, registry, CODES)
-    assert ret.errors == []
-    df = pd.DataFrame(ret.rows)
+    parsed, _source = read_return_file(dfe.local_csv, registry, CODES)
+    assert parsed.errors == []
+    df = pd.DataFrame(parsed.rows)
     for col in ("agency", "breakdown", "breakdown_value"):
         df[col] = df[col].fillna("")
     return df

@@ -23,11 +23,6 @@ def test_healthz_reports_version_and_newest_data(dash_app, store_facts):
     assert dt.date.fromisoformat(body["newest_data"]) == store_facts["newest"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "create_app() cannot be built while the database is unreachable, so /healthz never answers: "
-    "dashboard/web/app.py create_app calls security.install_security (line 135), which calls "
-    "init_db(engine) (dashboard/web/security.py line 135) and raises sqlalchemy.exc.OperationalError "
-    "(psycopg: connection to 127.0.0.1 port 1 refused)"))
 def test_healthz_unreachable_database_answers_503_with_a_reason(tmp_path):
     from dashboard.web.app import create_app
 
