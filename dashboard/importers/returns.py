@@ -848,6 +848,24 @@ def _is_targets(table: _Table) -> bool:
     return "target" in keys and "value" not in keys and "numerator" not in keys
 
 
+def _each_row(chk: "_Checker", table: _Table, check) -> None:
+    """Run ``check(row_number, cells)`` on every non-blank row under the header, so that one row's
+    fault (even a bug of ours) is reported against that row and never hides the other rows' problems."""
+    width = len(table.rows[0][1])
+    for n, cells in table.rows[1:]:
+        if all(c.blank for c in cells):
+            continue
+        if _check_extra_cells(chk, table, n, cells, width):
+            continue
+        before = len(chk.problems)
+        try:
+            check(n, cells)
+        except Exception as exc:  # noqa: BLE001 - a fault here must not hide the other rows' problems
+            chk.truncate(before)
+            chk.add("internal_error", f"this row could not be checked ({type(exc).__name__}: {exc}); please report it",
+                    sheet=table.sheet, row=n)
+
+
 def _check_extra_cells(chk: _Checker, table: _Table, n: int, cells: list[_Cell], width: int) -> bool:
     """Report filled cells beyond the header's last column. True when the row must not be read.
 
@@ -885,19 +903,7 @@ def _data_table(chk: _Checker, table: _Table) -> None:
                 f"(the header is the first row; the columns are {', '.join(COLUMNS)})", sheet=table.sheet,
                 row=header_row, column=", ".join(missing), value="")
         return
-    width = len(table.rows[0][1])
-    for n, cells in table.rows[1:]:
-        if all(c.blank for c in cells):
-            continue
-        if _check_extra_cells(chk, table, n, cells, width):
-            continue
-        before = len(chk.problems)
-        try:
-            _data_row(chk, table, n, cells, index, written)
-        except Exception as exc:  # noqa: BLE001 - a fault here must not hide the other rows' problems
-            chk.truncate(before)
-            chk.add("internal_error", f"this row could not be checked ({type(exc).__name__}: {exc}); please report it",
-                    sheet=table.sheet, row=n)
+    _each_row(chk, table, lambda n, cells: _data_row(chk, table, n, cells, index, written))
 
 
 def _get(cells: list[_Cell], index: dict[str, int], key: str) -> _Cell:
@@ -1256,19 +1262,7 @@ def _targets_table(chk: _Checker, table: _Table) -> None:
                 f"(the columns are {', '.join(TARGET_COLUMNS)})", sheet=table.sheet, row=header_row,
                 column=", ".join(missing), value="")
         return
-    width = len(table.rows[0][1])
-    for n, cells in table.rows[1:]:
-        if all(c.blank for c in cells):
-            continue
-        if _check_extra_cells(chk, table, n, cells, width):
-            continue
-        before = len(chk.problems)
-        try:
-            _target_row(chk, table, n, cells, index, written)
-        except Exception as exc:  # noqa: BLE001 - a fault here must not hide the other rows' problems
-            chk.truncate(before)
-            chk.add("internal_error", f"this row could not be checked ({type(exc).__name__}: {exc}); please report it",
-                    sheet=table.sheet, row=n)
+    _each_row(chk, table, lambda n, cells: _target_row(chk, table, n, cells, index, written))
 
 
 def _target_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: dict[str, int],
