@@ -32,6 +32,7 @@ PUBLIC_PATHS = frozenset({"/login", "/healthz", "/accessibility", "/_favicon.ico
 # then decides per callback.
 ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/logout": VIEWERS,
+    "/account/password": STAFF,
     "/session/status": VIEWERS,
     "/session/keepalive": VIEWERS,
     "/download/": VIEWERS,

@@ -62,6 +62,7 @@ class Principal:
     link_id: int | None = None
     expires_at: dt.datetime | None = None
     scope: dict = field(default_factory=dict)
+    must_change_password: bool = False  # signed in with a one-time password: nothing else until it is changed
 
     # Flask-Login's protocol
     is_authenticated = True
@@ -170,6 +171,24 @@ def set_disabled(engine: Engine, name: str, disabled: bool = True) -> None:
                       .values(ended_at=utcnow(), ended_reason="user disabled"))
 
 
+def change_password(engine: Engine, user_id: int, current: str, new: str, keep_session: str | None = None) -> None:
+    """Change a password after checking the current one; every other session of the user ends."""
+    if len(new or "") < 12:
+        raise AuthError("the new password must have at least 12 characters")
+    if new == current:
+        raise AuthError("the new password must differ from the current one")
+    with _session(engine) as s, s.begin():
+        user = s.get(User, user_id)
+        if user is None or user.disabled or not check_password_hash(user.password_hash, current or ""):
+            raise AuthError("the current password is not right")
+        user.password_hash = generate_password_hash(new, method=PASSWORD_METHOD)
+        user.must_change_password = False
+        q = update(AuthSession).where(AuthSession.user_id == user_id, AuthSession.ended_at.is_(None))
+        if keep_session:
+            q = q.where(AuthSession.id != token_hash(keep_session))
+        s.execute(q.values(ended_at=utcnow(), ended_reason="password changed"))
+
+
 def check_password(engine: Engine, name: str, password: str) -> User | None:
     with _session(engine) as s:
         user = s.scalars(select(User).where(User.name == (name or "").strip())).first()
@@ -226,13 +245,13 @@ def load_principal(engine: Engine, token: str, policy: SessionPolicy, *, touch: 
             reason = "expired"
         elif now - sess.last_seen_at >= policy.idle:
             reason = "idle"
-        name, scope, expires = "", {}, sess.expires_at
+        name, scope, expires, must_change = "", {}, sess.expires_at, False
         if reason is None and sess.user_id is not None:
             user = s.get(User, sess.user_id)
             if user is None or user.disabled:
                 reason = "user disabled"
             else:
-                name = user.name
+                name, must_change = user.name, bool(user.must_change_password)
         elif reason is None and sess.link_id is not None:
             link = s.get(ShareLink, sess.link_id)
             if link is None or link.revoked_at is not None:
@@ -250,7 +269,7 @@ def load_principal(engine: Engine, token: str, policy: SessionPolicy, *, touch: 
         if touch and now - sess.last_seen_at >= policy.touch_every:
             sess.last_seen_at = now
         return Principal(session_token=token, session_id=sid, role=sess.role, name=name, user_id=sess.user_id,
-                         link_id=sess.link_id, expires_at=expires, scope=scope)
+                         link_id=sess.link_id, expires_at=expires, scope=scope, must_change_password=must_change)
 
 
 def session_times(engine: Engine, token: str, policy: SessionPolicy) -> dict | None:

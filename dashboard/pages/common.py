@@ -51,6 +51,8 @@ def user_bar() -> html.Div | None:
     if p is None:
         return None
     parts = [html.Span(["Signed in as ", html.Strong(p.name), f" ({p.role})"])]
+    if p.user_id is not None:
+        parts.append(html.A("Change password", href="/account/password", className="ms-3"))
     if p.role in ("admin", "analyst"):
         parts.append(html.A("Upload a return", href="/upload", className="ms-3"))
     if p.role == "admin":

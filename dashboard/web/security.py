@@ -206,6 +206,10 @@ def install_security(app, mgr, settings: Settings) -> None:
             return deny(401, "sign in first")
         if roles is None or p.role not in roles:
             return deny(403, f"the {p.role} role may not use {path}")
+        if p.must_change_password and path not in ("/account/password", "/logout"):
+            if request.method == "GET" and not path.startswith("/_dash"):
+                return redirect("/account/password")
+            return jsonify(error="change your one-time password first, at /account/password"), 403
         if request.method not in ("GET", "HEAD", "OPTIONS") and not _csrf_ok(request.form.get("csrf_token")
                                                                             or request.headers.get(CSRF_HEADER)):
             return deny(403, "missing or wrong CSRF token")
@@ -319,6 +323,37 @@ def install_security(app, mgr, settings: Settings) -> None:
         resp = redirect("/login")
         resp.delete_cookie(CSRF_COOKIE)
         return resp
+
+    def _password_form(message: str = "", status: int = 200) -> Response:
+        p = principal()
+        lead = ("<p>You signed in with a one-time password. Choose your own before going on.</p>"
+                if p is not None and p.must_change_password else "")
+        err = f'<div class="alert alert-danger" role="alert">{escape(message)}</div>' if message else ""
+        return page("Change your password", f"""{lead}{err}
+<form method="post" action="/account/password" style="max-width:28rem">
+<input type="hidden" name="csrf_token" value="{escape(csrf_token())}">
+<input type="text" name="username" autocomplete="username" value="{escape(p.name if p else '')}" hidden>
+<div class="mb-3"><label class="form-label" for="current">Current password</label>
+<input class="form-control" id="current" name="current" type="password" autocomplete="current-password" required></div>
+<div class="mb-3"><label class="form-label" for="new">New password (at least 12 characters)</label>
+<input class="form-control" id="new" name="new" type="password" autocomplete="new-password" minlength="12" required></div>
+<button class="btn btn-primary" type="submit">Change password</button></form>""", status)
+
+    @server.route("/account/password", methods=["GET", "POST"])
+    def account_password():
+        p = principal()
+        if p is None or p.user_id is None:
+            abort(403)
+        if request.method == "GET":
+            return _password_form()
+        try:
+            auth.change_password(engine, p.user_id, request.form.get("current") or "", request.form.get("new") or "",
+                                 keep_session=p.session_token)
+        except auth.AuthError as exc:
+            log_event("password.change", "failed", p.actor, str(exc))
+            return _password_form(str(exc), 400)
+        log_event("password.change", "ok", p.actor)
+        return redirect("/")
 
     @server.get("/share/<token>")
     def share(token: str):

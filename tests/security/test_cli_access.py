@@ -151,6 +151,11 @@ def test_users_add_and_disable(app, engine, capsys, monkeypatch):
     assert len(password) >= 12
     client = new_client(app)
     assert sign_in_as(client, name, password).status_code == 302
+    # a one-time password: nothing but choosing a new one until it is changed
+    assert client.get("/_dash-layout").status_code == 403
+    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    password_was, password = password, "the viewer's own password"
+    assert client.post("/account/password", data={"current": password_was, "new": password}).status_code == 302
     assert client.get("/_dash-layout").status_code == 200
     assert client.get("/admin").status_code == 403  # a viewer, as asked
 

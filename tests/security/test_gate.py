@@ -56,6 +56,7 @@ ALLOWED_STATUS: dict[tuple[str, str], set[int]] = {
     ("GET", "/download/scorecard.csv"): {200},
     ("POST", "/login"): {400},  # the sample POST carries no form token: the form is refused, nobody is signed in
     ("POST", "/logout"): {302},
+    ("POST", "/account/password"): {400},  # the sample POST has no passwords: refused with the reason
     ("GET", "/share/<token>"): {403},  # the sample token is not a link: "This link is not valid."
     ("GET", "/session/status"): {200},
     ("POST", "/session/keepalive"): {200},

@@ -24,6 +24,7 @@ from .conftest import (
     session_row,
     session_token,
     sign_in_as,
+    unique,
     staff_user,
     update_row,
 )
@@ -229,3 +230,32 @@ def test_anonymous_pages_redirect_to_sign_in(app):
     loc = urlsplit(resp.headers["Location"])
     assert loc.path == "/login" and "next=/topic/workforce" in loc.query
     assert client.get("/_dash-layout").status_code == 401
+
+
+def test_one_time_password_must_be_changed_first(app, engine):
+    """A generated (one-time) password lets its user do nothing but choose a new one; then it works,
+    the old password no longer does, and other sessions of that user end."""
+    name = unique("once")
+    _user, one_time = auth.create_user(engine, name, "viewer")  # no password given: one-time, must change
+    other = new_client(app)
+    assert sign_in_as(other, name, one_time).status_code == 302
+    client = new_client(app)
+    assert sign_in_as(client, name, one_time).status_code == 302
+    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    resp = client.get("/")
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/password")
+    assert client.get("/_dash-layout").status_code == 403
+    assert client.get("/download/scorecard.csv").status_code in (302, 403)
+    page = client.get("/account/password").get_data(as_text=True)
+    assert 'autocomplete="new-password"' in page and 'autocomplete="current-password"' in page
+    bad = client.post("/account/password", data={"current": "wrong", "new": "a much longer password"})
+    assert bad.status_code == 400 and "not right" in bad.get_data(as_text=True)
+    short = client.post("/account/password", data={"current": one_time, "new": "short"})
+    assert short.status_code == 400
+    new = "a brand new long password"
+    ok = client.post("/account/password", data={"current": one_time, "new": new})
+    assert ok.status_code == 302
+    assert client.get("/_dash-layout").status_code == 200
+    assert other.get("/_dash-layout").status_code in (302, 401)  # the other session has ended
+    assert auth.check_password(engine, name, one_time) is None
+    assert auth.check_password(engine, name, new) is not None
