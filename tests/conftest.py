@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any, Iterator
 
 import pytest
 
@@ -330,3 +331,43 @@ def small_numbers_db(tmp_path_factory) -> Settings:
                               "DATABASE_URL": f"sqlite:///{root / 'instance' / 'small.db'}"})
     build_module.build(settings)
     return settings
+
+
+# -- reading a serialised Dash layout (router and callback responses) ----------------------------
+
+def walk(node: Any) -> Iterator[dict]:
+    """Every component (dict with "type" and "props") in a serialised layout, depth first."""
+    if isinstance(node, dict):
+        if "type" in node and "props" in node:
+            yield node
+            for value in node["props"].values():
+                yield from walk(value)
+        else:
+            for value in node.values():
+                yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def text_of(node: Any) -> str:
+    """The visible text of a component: its children's strings, joined."""
+    out: list[str] = []
+
+    def collect(n: Any) -> None:
+        if isinstance(n, str):
+            out.append(n)
+        elif isinstance(n, (int, float)) and not isinstance(n, bool):
+            out.append(str(n))
+        elif isinstance(n, list):
+            for i in n:
+                collect(i)
+        elif isinstance(n, dict) and "props" in n:
+            collect(n["props"].get("children"))
+
+    collect(node)
+    return "".join(out)
+
+
+def by_id(node: Any, component_id: str) -> dict | None:
+    return next((c for c in walk(node) if c["props"].get("id") == component_id), None)

@@ -16,7 +16,7 @@ import json
 import re
 import secrets
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -26,7 +26,7 @@ from dashboard import store
 from dashboard.auth import service as auth
 from dashboard.auth.models import AuditEvent, AuthSession, ShareLink
 from dashboard.config import Settings
-from tests.conftest import ROLE_PASSWORD, sign_in
+from tests.conftest import ROLE_PASSWORD, sign_in, by_id, text_of, walk  # noqa: F401  - re-exported for the tier's tests
 
 UPDATE_URL = "/_dash-update-component"
 ALL_ROLES = ("anonymous", "inspector", "viewer", "analyst", "admin")
@@ -246,41 +246,10 @@ def page_of(resp) -> dict:
 # --------------------------------------------------------------------------- component trees
 
 
-def walk(node: Any) -> Iterator[dict]:
-    """Every component (dict with "type" and "props") in a serialised layout, depth first."""
-    if isinstance(node, dict):
-        if "type" in node and "props" in node:
-            yield node
-            for value in node["props"].values():
-                yield from walk(value)
-        else:
-            for value in node.values():
-                yield from walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
 
 
-def text_of(node: Any) -> str:
-    out: list[str] = []
-
-    def collect(n: Any) -> None:
-        if isinstance(n, str):
-            out.append(n)
-        elif isinstance(n, (int, float)) and not isinstance(n, bool):
-            out.append(str(n))
-        elif isinstance(n, list):
-            for i in n:
-                collect(i)
-        elif isinstance(n, dict) and "props" in n:
-            collect(n["props"].get("children"))
-
-    collect(node)
-    return "".join(out)
 
 
-def by_id(node: Any, component_id: str) -> dict | None:
-    return next((c for c in walk(node) if c["props"].get("id") == component_id), None)
 
 
 def no_traceback(resp) -> None:

@@ -22,7 +22,7 @@ from dashboard.config import Settings
 from dashboard.data import DataManager
 from dashboard.state import parse_query
 from dashboard.views import Context, make_context
-from tests.conftest import sign_in
+from tests.conftest import sign_in, by_id, text_of, walk  # noqa: F401  - re-exported for the tier's tests
 
 UPDATE_URL = "/_dash-update-component"
 
@@ -212,19 +212,6 @@ def render_page(client, dependencies: list[dict], path: str, search: str = "") -
 # --------------------------------------------------------------------------- component trees
 
 
-def walk(node: Any) -> Iterator[dict]:
-    """Every component (dict with "type" and "props") in a serialised layout, depth first."""
-    if isinstance(node, dict):
-        if "type" in node and "props" in node:
-            yield node
-            for value in node["props"].values():
-                yield from walk(value)
-        else:
-            for value in node.values():
-                yield from walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
 
 
 def strings(node: Any) -> Iterator[str]:
@@ -239,31 +226,12 @@ def strings(node: Any) -> Iterator[str]:
             yield from strings(item)
 
 
-def text_of(node: Any) -> str:
-    """The visible text of a component: its children's strings, joined."""
-    out: list[str] = []
-
-    def collect(n: Any) -> None:
-        if isinstance(n, str):
-            out.append(n)
-        elif isinstance(n, (int, float)) and not isinstance(n, bool):
-            out.append(str(n))
-        elif isinstance(n, list):
-            for i in n:
-                collect(i)
-        elif isinstance(n, dict) and "props" in n:
-            collect(n["props"].get("children"))
-
-    collect(node)
-    return "".join(out)
 
 
 def all_text(node: Any) -> str:
     return "\n".join(strings(node))
 
 
-def by_id(node: Any, component_id: str) -> dict | None:
-    return next((c for c in walk(node) if c["props"].get("id") == component_id), None)
 
 
 def graphs(node: Any) -> list[dict]:
