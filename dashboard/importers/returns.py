@@ -911,33 +911,51 @@ def _get(cells: list[_Cell], index: dict[str, int], key: str) -> _Cell:
     return cells[i] if i is not None and i < len(cells) else _BLANK
 
 
+@dataclass
+class _Row:
+    """One spreadsheet row being checked: its cells by column key, and how to report a problem in it."""
+
+    chk: "_Checker"
+    table: _Table
+    n: int
+    cells: list[_Cell]
+    index: dict[str, int]
+    written: dict[str, str]
+
+    def cell(self, key: str) -> _Cell:
+        return _get(self.cells, self.index, key)
+
+    def text(self, key: str) -> str:
+        c = self.cell(key)
+        return "" if c.blank else _clean(c.text)
+
+    def bad(self, code: str, key: str, rule: str, *, severity: str = "error", suggestion: str | None = None,
+            value: str | None = None) -> None:
+        self.chk.add(code, rule, sheet=self.table.sheet, row=self.n, column=self.written.get(key, key),
+                     value=self.cell(key).text if value is None else value, severity=severity, suggestion=suggestion)
+
+    def metric(self, what: str) -> tuple[str, Metric | None]:
+        """The row's metric id and its registry entry (None, with the problem reported, when unknown)."""
+        mid = self.text("metric_id")
+        if not mid:
+            self.bad("required_blank", "metric_id", f"the metric_id is blank: every {what} needs one")
+            return mid, None
+        metric = self.chk.metric(mid)
+        if metric is None:
+            self.bad("unknown_metric", "metric_id", "not a metric id in the registry (data/metrics.yaml)",
+                     suggestion=self.chk.metric_suggestion(mid))
+        return mid, metric
+
+
 def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: dict[str, int],
               written: dict[str, str]) -> None:
     sheet = table.sheet
     errors_before = chk.error_count
-
-    def cell(key: str) -> _Cell:
-        return _get(cells, index, key)
-
-    def text(key: str) -> str:
-        c = cell(key)
-        return "" if c.blank else _clean(c.text)
-
-    def bad(code: str, key: str, rule: str, *, severity: str = "error", suggestion: str | None = None,
-            value: str | None = None) -> None:
-        chk.add(code, rule, sheet=sheet, row=n, column=written.get(key, key),
-                value=cell(key).text if value is None else value, severity=severity, suggestion=suggestion)
+    row = _Row(chk, table, n, cells, index, written)
+    cell, text, bad = row.cell, row.text, row.bad
 
     # metric
-    metric: Metric | None = None
-    mid = text("metric_id")
-    if not mid:
-        bad("required_blank", "metric_id", "the metric_id is blank: every row needs one")
-    else:
-        metric = chk.metric(mid)
-        if metric is None:
-            bad("unknown_metric", "metric_id", "not a metric id in the registry (data/metrics.yaml)",
-                suggestion=chk.metric_suggestion(mid))
+    mid, metric = row.metric("row")
 
     # area
     area: str | None = None
@@ -1269,27 +1287,10 @@ def _target_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index:
                 written: dict[str, str]) -> None:
     sheet = table.sheet
     errors_before = chk.error_count
+    row = _Row(chk, table, n, cells, index, written)
+    cell, text, bad = row.cell, row.text, row.bad
 
-    def cell(key: str) -> _Cell:
-        return _get(cells, index, key)
-
-    def text(key: str) -> str:
-        c = cell(key)
-        return "" if c.blank else _clean(c.text)
-
-    def bad(code: str, key: str, rule: str, *, severity: str = "error", suggestion: str | None = None) -> None:
-        chk.add(code, rule, sheet=sheet, row=n, column=written.get(key, key), value=cell(key).text,
-                severity=severity, suggestion=suggestion)
-
-    metric: Metric | None = None
-    mid = text("metric_id")
-    if not mid:
-        bad("required_blank", "metric_id", "the metric_id is blank: every target needs one")
-    else:
-        metric = chk.metric(mid)
-        if metric is None:
-            bad("unknown_metric", "metric_id", "not a metric id in the registry (data/metrics.yaml)",
-                suggestion=chk.metric_suggestion(mid))
+    mid, metric = row.metric("target")
 
     target = _number(cell("target"))
     value: float | None = None
