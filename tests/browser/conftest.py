@@ -117,3 +117,23 @@ def wait_until(duo: DashComposite, probe, describe: str, timeout: float = WAIT):
     except TimeoutException:
         pytest.fail(f"timed out waiting for {describe}; last seen: {last.get('value')!r}")
     return last["value"]
+
+
+def wait_for_callbacks(duo: DashComposite) -> None:
+    def idle():
+        pending = duo.redux_state_rqs if duo.window_store else []
+        return pending == [], pending
+
+    wait_until(duo, idle, "Dash callbacks to finish")
+
+
+def open_page(duo: DashComposite, path: str, heading: str, settle: bool = False) -> None:
+    """Load ``path`` and wait for its heading (and, with ``settle``, for the callbacks the load starts);
+    on timeout, fail with what the browser logged."""
+    duo.driver.get(urljoin(duo.server_url, path))
+    try:
+        duo.wait_for_text_to_equal("#page-heading", heading, timeout=WAIT)
+    except TimeoutException as exc:
+        pytest.fail(f"{path}: {exc.msg}; console: {[e['message'] for e in duo.get_logs() or []]}")
+    if settle:
+        wait_for_callbacks(duo)

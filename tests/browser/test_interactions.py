@@ -75,7 +75,8 @@ def home_area(settings) -> dict:
     return store_area(settings, **({"code": code} if code.upper().startswith("E") else {"old_code": code}))
 
 
-from tests.browser.conftest import WAIT, WINDOW, console_errors, wait_until  # noqa: E402,F401  - shared helpers
+from tests.browser.conftest import WAIT, WINDOW, console_errors, wait_for_callbacks, wait_until
+from tests.browser.conftest import open_page as shared_open_page  # noqa: E402,F401  - shared helpers
 
 
 @pytest.fixture
@@ -87,22 +88,9 @@ def dash_duo(product_duo):
 # --------------------------------------------------------------------------- browser helpers
 
 
-def wait_for_callbacks(duo: DashComposite) -> None:
-    def idle():
-        pending = duo.redux_state_rqs if duo.window_store else []
-        return pending == [], pending
-
-    wait_until(duo, idle, "Dash callbacks to finish")
-
-
 def open_page(duo: DashComposite, path: str, heading: str) -> None:
     """Load ``path``, wait for its heading and for the callbacks the load starts."""
-    duo.driver.get(urljoin(duo.server_url, path))
-    try:
-        duo.wait_for_text_to_equal("#page-heading", heading, timeout=WAIT)
-    except TimeoutException as exc:
-        pytest.fail(f"{path}: {exc.msg}; console: {[e['message'] for e in duo.get_logs() or []]}")
-    wait_for_callbacks(duo)
+    shared_open_page(duo, path, heading, settle=True)
 
 
 def query(duo: DashComposite) -> dict[str, list[str]]:

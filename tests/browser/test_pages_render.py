@@ -32,7 +32,7 @@ UNKNOWN_PATH = "/no/such/page"
 # --------------------------------------------------------------------------- one browser per module
 
 
-from tests.browser.conftest import WAIT, console_errors, wait_until  # noqa: E402,F401  - shared helpers
+from tests.browser.conftest import WAIT, console_errors, open_page, wait_for_callbacks, wait_until  # noqa: E402,F401  - shared helpers
 
 
 @pytest.fixture
@@ -66,14 +66,6 @@ def wait_for_charts(duo: DashComposite) -> list[dict]:
     return graphs
 
 
-def wait_for_callbacks(duo: DashComposite) -> None:
-    def idle():
-        pending = duo.redux_state_rqs if duo.window_store else []
-        return pending == [], pending
-
-    wait_until(duo, idle, "Dash callbacks to finish")
-
-
 def area_name(settings, old_code: str) -> str:
     engine = store.get_engine(settings.database_url)
     with engine.connect() as conn:
@@ -97,15 +89,6 @@ PAGES = (
                      id="metric-la-908-all-comparators"),
     ]
 )
-
-
-def open_page(duo: DashComposite, path: str, heading: str) -> None:
-    """Load ``path`` and wait for its heading; on timeout, fail with what the browser logged."""
-    duo.driver.get(urljoin(duo.server_url, path))
-    try:
-        duo.wait_for_text_to_equal("#page-heading", heading, timeout=WAIT)
-    except TimeoutException as exc:
-        pytest.fail(f"{path}: {exc.msg}; console: {[e['message'] for e in duo.get_logs() or []]}")
 
 
 @pytest.mark.parametrize(("path", "heading", "authority"), PAGES)
