@@ -17,7 +17,6 @@ import pytest
 import requests
 import yaml
 from dash.testing.composite import DashComposite
-from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys

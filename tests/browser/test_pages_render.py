@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import pytest
 import yaml
 from dash.testing.composite import DashComposite
-from selenium.common.exceptions import TimeoutException
 from sqlalchemy import select
 
 from dashboard import store
