@@ -32,6 +32,13 @@ def _date_or_none(value):
     return None if value is None or pd.isna(value) else value
 
 
+def registry_fingerprint(registry: Registry) -> str:
+    """What suppression depends on in a registry (every metric's unit and rule, breakdowns), as a hash."""
+    parts = [repr(sorted((k, b.partition, tuple(b.values)) for k, b in registry.breakdowns.items()))]
+    parts += [repr((m.id, m.unit.value, m.suppression, m.headline_cell, m.breakdowns)) for m in registry.metrics]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
 class NoData(RuntimeError):
     """The store has not been built yet."""
 
@@ -52,6 +59,9 @@ class Snapshot:
     suppressed: bool = False  # True for the external (small numbers suppressed) view
     _groups: dict = field(default_factory=dict, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
+    # registry fingerprint -> suppressed copy; never copied by dataclasses.replace (init=False)
+    _external: dict = field(default_factory=dict, repr=False, init=False)
+    _external_lock: threading.Lock = field(default_factory=threading.Lock, repr=False, init=False)
 
     @cached_property
     def _positions(self) -> dict[tuple[str, str], object]:
@@ -68,15 +78,33 @@ class Snapshot:
         return got
 
     def external(self, registry: Registry) -> "Snapshot":
-        """The same data with small numbers suppressed (DfE's rule), for external viewers; made once per version."""
-        def make() -> Snapshot:
-            from .analysis.suppression import suppress_for_external
+        """The same data with small numbers suppressed (DfE's rule), for external viewers.
 
-            return Snapshot(version_id=self.version_id, version_label=self.version_label, built_at=self.built_at,
-                            frame=suppress_for_external(self.frame, registry), areas=self.areas,
-                            neighbours=self.neighbours, sources=self.sources, flags=self._external_flags(),
-                            targets=self.targets, suppressed=True)
-        return self.memo(("external",), make)
+        Suppression is computed once per data version for the whole registry (the effective one:
+        imported targets do not change it), whoever asks first; a viewer's scope (some metrics
+        only) is a filter applied to the result afterwards, never an input to it. The copy is
+        kept on the snapshot itself, outside the bounded memo, so evicting memo entries cannot
+        drop it and let a later caller rebuild it differently. A registry that does not cover
+        every metric in the data is refused: suppression with part of the rules would let the
+        other metrics' small numbers through.
+        """
+        if self.suppressed:
+            return self
+        missing = sorted(set(self.frame["metric_id"].unique()) - set(registry.ids)) if not self.frame.empty else []
+        if missing:
+            raise ValueError(f"suppression needs the full registry; it has no rules for {missing[:5]}")
+        key = registry_fingerprint(registry)
+        with self._external_lock:
+            got = self._external.get(key)
+            if got is None:
+                from .analysis.suppression import suppress_for_external
+
+                got = Snapshot(version_id=self.version_id, version_label=self.version_label, built_at=self.built_at,
+                               frame=suppress_for_external(self.frame, registry), areas=self.areas,
+                               neighbours=self.neighbours, sources=self.sources, flags=self._external_flags(),
+                               targets=self.targets, suppressed=True)
+                self._external[key] = got
+        return got
 
     def effective_registry(self, registry: Registry) -> Registry:
         """The registry with imported targets in force: for a metric that has any, they replace the file's."""

@@ -9,6 +9,7 @@ Nothing else in the code repeats a metric's title, unit or polarity: it asks the
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import Enum
 from functools import lru_cache
 from pathlib import Path
@@ -54,6 +55,36 @@ POLARITY_WORDS = {
     Polarity.LOWER_BETTER: "Lower is better",
     Polarity.NEUTRAL: "Neutral: neither higher nor lower is better in itself",
 }
+
+
+_NUMBER = re.compile(r"(?<![\w.,])(\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?![\w,]*\d)")
+_YEARS = re.compile(r"\b(19|20)\d{2}(-\d{2})?\b|\b\d{1,2} (January|February|March|April|May|June|July|August|"
+                    r"September|October|November|December)\b")
+
+
+def derivable_small_numbers(text: str) -> list[str]:
+    """Figures in ``text`` that give away a number from 1 to 5: the number itself ("about 3
+    children", "1% unborn") or the difference of two whole numbers quoted together ("sum to 289,
+    not 294"). Years ("2016", "2016-17") and decimals are not counts and are left out."""
+    if not text:
+        return []
+    plain = _YEARS.sub(" ", text)
+    found: list[str] = []
+    whole: list[int] = []
+    for m in _NUMBER.finditer(plain):
+        token = m.group(0)
+        if "." in token:
+            continue
+        n = int(m.group(1).replace(",", ""))
+        if 1 <= n <= 5:
+            found.append(token)
+        whole.append(n)
+    big = sorted({n for n in whole if n > 5})
+    for i, a in enumerate(big):
+        for b in big[i + 1:]:
+            if 1 <= b - a <= 5:
+                found.append(f"{b} - {a}")
+    return found
 
 
 class RegistryError(ValueError):
@@ -108,9 +139,30 @@ class Tolerance(_Strict):
 
 
 class Suppression(_Strict):
+    """How a metric's figures are made safe for external viewers (DfE's small-numbers rule).
+
+    ``count_metric``: for a rate built on a count that is a metric of its own (the rate's
+    numerator), that metric's id: one is suppressed with the other. ``total_metric``: for a
+    share (percentage) breakdown published without counts, the count metric whose value is the
+    total the shares are of, so that share x total, the count a reader can work out, is
+    checked too. A ``rate_per_10000`` metric under the rule must say ``count_metric`` (null
+    when there is no such metric) and a percentage metric with a partition breakdown must say
+    ``total_metric`` (null when every row carries its own denominator): forgetting the field is
+    a validation error, never a silently unsuppressed figure.
+    """
+
     rule: Literal["none", "small_numbers"] = "small_numbers"
     min: int = 1
     max: int = 5
+    count_metric: str | None = None
+    total_metric: str | None = None
+
+
+class HeadlineCell(_Strict):
+    """The breakdown cell a metric's headline row (breakdown "") repeats."""
+
+    breakdown: str
+    value: str
 
 
 class Metric(_Strict):
@@ -135,7 +187,33 @@ class Metric(_Strict):
     tolerance: Tolerance = Tolerance(value=0)
     suppression: Suppression = Suppression()
     comparable_with: str | None = None  # id of the published metric a local one shadows
+    headline_cell: HeadlineCell | None = None  # the breakdown cell the headline row repeats, if any
     notes: str = ""
+    # What external viewers (inspectors) read instead of ``notes``: required when ``notes`` could
+    # let them work out a small number (see ``derivable_small_numbers``), and itself checked.
+    notes_external: str | None = None
+
+    @model_validator(mode="after")
+    def _external_wording(self) -> "Metric":
+        if self.suppression.rule != "small_numbers":
+            return self
+        if self.notes_external is None and derivable_small_numbers(self.notes):
+            raise ValueError(
+                f"notes quote figures from which a small number can be worked out "
+                f"({', '.join(derivable_small_numbers(self.notes))}): add notes_external, the wording "
+                "external viewers get")
+        if self.notes_external and derivable_small_numbers(self.notes_external):
+            raise ValueError(f"notes_external quotes figures from which a small number can be worked out "
+                             f"({', '.join(derivable_small_numbers(self.notes_external))})")
+        if self.unit is Unit.RATE_PER_10000 and "count_metric" not in self.suppression.model_fields_set:
+            raise ValueError("a rate per 10,000 under the small-numbers rule must name suppression.count_metric "
+                             "(the count metric it is built on), or set it to null when there is none")
+        return self
+
+    @property
+    def external_notes(self) -> str:
+        """The notes as external viewers get them."""
+        return self.notes if self.notes_external is None else self.notes_external
 
     @field_validator("targets")
     @classmethod
@@ -190,9 +268,33 @@ class Registry(_Strict):
                 if b not in self.breakdowns:
                     problems.append(f"metric '{m.id}': breakdown '{b}' is not defined under 'breakdowns'")
         ids = {m.id for m in self.metrics}
+        by_id = {m.id: m for m in self.metrics}
         for m in self.metrics:
             if m.comparable_with and m.comparable_with not in ids:
                 problems.append(f"metric '{m.id}': comparable_with '{m.comparable_with}' is not a metric id")
+            sup = m.suppression
+            for name in ("count_metric", "total_metric"):
+                ref = getattr(sup, name)
+                if ref is None:
+                    continue
+                if ref not in by_id:
+                    problems.append(f"metric '{m.id}': suppression.{name} '{ref}' is not a metric id")
+                elif by_id[ref].unit is not Unit.COUNT:
+                    problems.append(f"metric '{m.id}': suppression.{name} '{ref}' is not a count metric")
+            partitioned = [b for b in m.breakdowns if b in self.breakdowns and self.breakdowns[b].partition]
+            if (sup.rule == "small_numbers" and m.unit is Unit.PERCENT and partitioned
+                    and "total_metric" not in sup.model_fields_set):
+                problems.append(f"metric '{m.id}': a percentage with the partition breakdown(s) {partitioned} "
+                                "under the small-numbers rule must name suppression.total_metric (the count the "
+                                "shares are of), or set it to null when every row carries its denominator")
+            if m.headline_cell is not None:
+                cell = m.headline_cell
+                if cell.breakdown not in m.breakdowns:
+                    problems.append(f"metric '{m.id}': headline_cell breakdown '{cell.breakdown}' is not one of "
+                                    f"its breakdowns")
+                elif cell.value not in self.breakdowns[cell.breakdown].values:
+                    problems.append(f"metric '{m.id}': headline_cell value '{cell.value}' is not a code of "
+                                    f"'{cell.breakdown}'")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -6,7 +6,6 @@ exactly what the chart beside it draws.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,6 +14,7 @@ import pandas as pd
 from .analysis.scorecard import ScorecardRow, build_scorecard, scorecard_row
 from .analysis.series import ENGLAND, cell_series, headline_cell, neighbour_median
 from .data import Snapshot
+from .exports import frame_csv
 from .figures import chart_data, trend_figure
 from .formatting import value_text
 from .registry import Metric, Registry, Unit
@@ -71,16 +71,18 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
     """The context for one view. ``external`` swaps in the small-numbers-suppressed data;
     ``allowed_las`` (DfE or GSS codes) limits which authorities may be asked for, and
     ``allowed_metrics`` which metrics exist at all for this viewer."""
-    registry = snap.effective_registry(registry)
-    if allowed_metrics is not None:
-        registry = registry.model_copy(update={"metrics": [m for m in registry.metrics if m.id in allowed_metrics]})
+    full = snap.effective_registry(registry)
+    registry = full
+    if allowed_metrics is not None:  # a filter on what this viewer sees, applied after suppression
+        registry = full.model_copy(update={"metrics": [m for m in full.metrics if m.id in allowed_metrics]})
     area = snap.area(state.la or default_la)
     if area is None or area["level"] != "la":
         raise UnknownArea(state.la or default_la)
     if allowed_las is not None and not ({area["code"], str(area["old_code"])} & allowed_las):
         raise OutOfScope(area["name"])
     if external:
-        snap = snap.external(registry)
+        # Suppression is computed for the whole registry, the same for every external viewer.
+        snap = snap.external(full)
     return Context(snap=snap, registry=registry, state=state, la=area, region=snap.region_of(area["code"]),
                    neighbours=snap.neighbour_codes(area["code"], state.sn), allowed_las=allowed_las)
 
@@ -212,13 +214,13 @@ CSV_COLUMNS = ["series", "period", "period_end", "value", "numerator", "denomina
 
 
 def to_csv(df: pd.DataFrame, columns: list[str], provenance: dict[str, str]) -> str:
-    """CSV text with provenance columns repeated on every row, so a copied extract keeps them."""
+    """CSV text with provenance columns repeated on every row, so a copied extract keeps them.
+
+    Written by :mod:`dashboard.exports`: every field quoted, formula-like text neutralised."""
     out = df[columns].copy() if not df.empty else pd.DataFrame(columns=columns)
     for k, v in provenance.items():
         out[k] = v
-    buf = io.StringIO()
-    out.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
+    return frame_csv(out)
 
 
 def provenance(ctx: Context) -> dict[str, str]:

@@ -10,10 +10,14 @@ The rule, for each metric whose registry entry says ``suppression: {rule: small_
 1. Primary. A row is suppressed when a count in it is between ``min`` and ``max`` inclusive:
    ``numerator`` or ``denominator`` (any unit: a rate of 3 children, or a percentage of 3
    children), ``value`` and ``published_value`` when the unit is a count, and, for a rate or
-   percentage published without its numerator, the count implied by value x denominator.
+   percentage published without its numerator, the count implied by value x denominator; for a
+   share published with neither (the seed report's "1% unborn"), the count implied by the share
+   x the total it is of, the value of the registry's ``suppression.total_metric`` for the same
+   area, period and agency (1% of 285 children is about 3 children).
    0 is shown (DfE shows 0).
-2. Linked rows. A count and the rate built on it are separate metrics (``COUNT_OF_RATE``); a
-   share that is also a breakdown cell is a separate row (``HEADLINE_CELL``). When one row of a
+2. Linked rows. A count and the rate built on it are separate metrics (the rate's
+   ``suppression.count_metric``); a share that is also a breakdown cell is a separate row (the
+   metric's ``headline_cell``). When one row of a
    linked pair is suppressed (by this function or already "c" from the publisher), so is the
    other: one cannot be worked out from the other.
 3. Secondary. Cells of a breakdown whose registry entry has ``partition: true`` add up to a
@@ -24,7 +28,10 @@ The rule, for each metric whose registry entry says ``suppression: {rule: small_
    zero is often structural and known anyway); if no cell is left, the whole group and its
    total are. This repeats with steps 2 and 3 until nothing changes. A group whose total is
    itself between ``min`` and ``max`` is suppressed whole.
-4. Rows that already carry a status symbol ("c", "x", "z", "k", "low" ...) are left exactly as
+4. Notes. A row's note reaches external viewers only when it is the publisher's (or ours about
+   the publisher's figure) and quotes nothing from which a number from 1 to 5 can be worked out;
+   the notes of local returns and imports are analysts' own words and are withheld.
+5. Rows that already carry a status symbol ("c", "x", "z", "k", "low" ...) are left exactly as
    they are, and so are illustrative rows (percentages without counts).
 
 A suppressed row has value, numerator, denominator and published_value set to NaN, status
@@ -42,7 +49,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..registry import Registry, Unit
+from ..registry import Registry, Unit, derivable_small_numbers
 
 #: Status of a suppressed row (DfE's symbol for "confidential").
 SUPPRESSED = "c"
@@ -50,22 +57,20 @@ SUPPRESSED = "c"
 #: Note of every row this function suppresses, replacing any note that might quote a figure.
 SUPPRESSED_NOTE = "Suppressed: small number"
 
-#: Rate metric -> the count metric it is built on (the rate row's numerator is the count).
-#: Every ``rate_per_10000`` metric built on a count metric of the registry appears here.
-COUNT_OF_RATE: dict[str, str] = {
-    "cp_rate_31mar": "cp_plans_31mar",
-    "cp_started_rate": "cp_started",
-    "cin_rate_31mar": "cin_31mar",
-    "referral_rate": "referrals",
-    "lac_rate_31mar": "lac_31mar",
-}
+def count_of_rate(registry: Registry) -> dict[str, str]:
+    """Rate metric -> the count metric it is built on (``suppression.count_metric`` in the registry)."""
+    return {m.id: m.suppression.count_metric for m in registry.metrics if m.suppression.count_metric}
 
-#: Metric -> (breakdown dimension, value) of the cell its headline row (breakdown "") repeats:
-#: the headline of new placements is the share placed outside the authority and more than 20
-#: miles away, which is also the ``outside_gt20`` cell of the placement-location breakdown.
-HEADLINE_CELL: dict[str, tuple[str, str]] = {
-    "lac_new_placements_20_miles": ("placement_location", "outside_gt20"),
-}
+
+def headline_cells(registry: Registry) -> dict[str, tuple[str, str]]:
+    """Metric -> (breakdown dimension, value) of the cell its headline row repeats (``headline_cell``)."""
+    return {m.id: (m.headline_cell.breakdown, m.headline_cell.value) for m in registry.metrics if m.headline_cell}
+
+
+def total_of_share(registry: Registry) -> dict[str, str]:
+    """Share metric -> the count metric its breakdown's shares are of (``suppression.total_metric``)."""
+    return {m.id: m.suppression.total_metric for m in registry.metrics if m.suppression.total_metric}
+
 
 FIGURES = ("value", "numerator", "denominator", "published_value")
 
@@ -115,12 +120,15 @@ def suppress_for_external(frame: pd.DataFrame, registry: Registry) -> pd.DataFra
 
     implied = nums["value"] * nums["denominator"] / scale
     implied = np.where(np.isnan(nums["numerator"]), np.round(implied), np.nan)
-    primary = small(nums["numerator"]) | small(nums["denominator"]) | small(implied)
+    total_pos, total_value = _share_totals(out, registry, governed)
+    share_count = np.where(np.isnan(nums["numerator"]) & np.isnan(nums["denominator"]) & ~np.isnan(total_value),
+                           np.round(nums["value"] * total_value / scale), np.nan)
+    primary = small(nums["numerator"]) | small(nums["denominator"]) | small(implied) | small(share_count)
     primary |= is_count & (small(nums["value"]) | small(nums["published_value"]))
     hidden = open_ & primary
 
-    pairs = _linked_pairs(out)
-    groups = _partition_groups(out, registry, governed, open_, is_count, nums)
+    pairs = _linked_pairs(out, registry)
+    groups = _partition_groups(out, registry, governed, open_, is_count, nums, share_count, total_pos)
     while True:
         shut = hidden | already
         new = np.zeros(len(out), dtype=bool)
@@ -133,28 +141,72 @@ def suppress_for_external(frame: pd.DataFrame, registry: Registry) -> pd.DataFra
             break
         hidden |= new
 
+    column = out.columns.get_loc
+    withheld = governed & ~hidden & _notes_to_withhold(out)
+    if withheld.any():
+        out.iloc[np.flatnonzero(withheld), column("note")] = None
     if hidden.any():
         rows = np.flatnonzero(hidden)  # by position: the index may repeat labels
-        column = out.columns.get_loc
         out.iloc[rows, [column(c) for c in FIGURES]] = np.nan
         out.iloc[rows, column("status")] = SUPPRESSED
         out.iloc[rows, column("note")] = SUPPRESSED_NOTE
     return out
 
 
-def _linked_pairs(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+def _notes_to_withhold(frame: pd.DataFrame) -> np.ndarray:
+    """Row notes external viewers do not get: every note of a local return or an import (analysts'
+    own words, which may quote counts: "Report: 10 (3%)"), and any note from which a number from 1
+    to 5 can be worked out (:func:`dashboard.registry.derivable_small_numbers`)."""
+    notes = frame["note"]
+    present = notes.notna().to_numpy() & (notes.astype(str) != "").to_numpy()
+    if "source_kind" in frame.columns:
+        local = (frame["source_kind"].fillna("") != "published").to_numpy()
+    else:
+        local = np.zeros(len(frame), dtype=bool)
+    texts = notes[present].astype(str)
+    risky = {t: bool(derivable_small_numbers(t)) for t in texts.unique()}
+    small = np.zeros(len(frame), dtype=bool)
+    small[np.flatnonzero(present)] = texts.map(risky).to_numpy(dtype=bool)
+    return present & (local | small)
+
+
+def _share_totals(frame: pd.DataFrame, registry: Registry, governed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of a share metric with a ``total_metric``: the position and value of the total's
+    row (same area, period and agency, no breakdown); -1 and NaN elsewhere."""
+    pos = np.full(len(frame), -1)
+    value = np.full(len(frame), np.nan)
+    links = total_of_share(registry)
+    if not links:
+        return pos, value
+    keyed = frame[_PLACE].assign(_pos=np.arange(len(frame)), breakdown=frame["breakdown"].to_numpy())
+    keyed["agency"] = keyed["agency"].fillna("")
+    for share, total in links.items():
+        cells = keyed[(keyed["metric_id"] == share).to_numpy() & governed & (keyed["breakdown"] != "").to_numpy()]
+        heads = keyed[(keyed["metric_id"] == total).to_numpy() & (keyed["breakdown"] == "").to_numpy()]
+        if cells.empty or heads.empty:
+            continue
+        m = cells.drop(columns="metric_id").merge(heads.drop(columns=["metric_id", "breakdown"]).drop_duplicates(
+            ["area_code", "period_end", "agency"]), on=["area_code", "period_end", "agency"], suffixes=("", "_t"))
+        pos[m["_pos"].to_numpy()] = m["_pos_t"].to_numpy()
+    has = pos >= 0
+    value[has] = frame["value"].astype(float).to_numpy()[pos[has]]
+    return pos, value
+
+
+def _linked_pairs(frame: pd.DataFrame, registry: Registry) -> tuple[np.ndarray, np.ndarray]:
     """Positions (a, b) of rows that reveal each other: a rate and its count, a headline and its cell."""
-    wanted = {*COUNT_OF_RATE, *COUNT_OF_RATE.values(), *HEADLINE_CELL}
+    rates, heads = count_of_rate(registry), headline_cells(registry)
+    wanted = {*rates, *rates.values(), *heads}
     keyed = frame[["metric_id", *_ROW]].assign(_pos=np.arange(len(frame)))
     keyed = keyed[keyed["metric_id"].isin(list(wanted)).to_numpy()]
     keyed["agency"] = keyed["agency"].fillna("")
     a: list[np.ndarray] = []
     b: list[np.ndarray] = []
-    for rate, count in COUNT_OF_RATE.items():
+    for rate, count in rates.items():
         m = keyed[keyed["metric_id"] == rate].merge(keyed[keyed["metric_id"] == count], on=_ROW)
         a.append(m["_pos_x"].to_numpy())
         b.append(m["_pos_y"].to_numpy())
-    for metric_id, (dim, code) in HEADLINE_CELL.items():
+    for metric_id, (dim, code) in heads.items():
         mine = keyed[keyed["metric_id"] == metric_id]
         head = mine[mine["breakdown"] == ""]
         cell = mine[(mine["breakdown"] == dim) & (mine["breakdown_value"] == code)]
@@ -220,7 +272,7 @@ class _Groups:
         return new
 
 
-def _partition_groups(frame, registry, governed, open_, is_count, nums) -> _Groups:
+def _partition_groups(frame, registry, governed, open_, is_count, nums, share_count, total_pos) -> _Groups:
     parts = {k for k, b in registry.breakdowns.items() if b.partition}
     is_cell = governed & frame["breakdown"].isin(list(parts)).to_numpy()
     cell_pos = np.flatnonzero(is_cell)
@@ -235,6 +287,7 @@ def _partition_groups(frame, registry, governed, open_, is_count, nums) -> _Grou
     n = int(gid.max()) + 1
 
     count = np.where(is_count[cell_pos], nums["value"][cell_pos], nums["numerator"][cell_pos])
+    count = np.where(np.isnan(count), share_count[cell_pos], count)  # a share of a total metric: share x total
     pickable = open_[cell_pos] & ~np.isnan(count)
 
     # The headline row (breakdown "") of the same metric, area, period and agency, per group.
@@ -248,10 +301,16 @@ def _partition_groups(frame, registry, governed, open_, is_count, nums) -> _Grou
     head_pos = np.full(n, -1)
     found = matched["_pos"].notna().to_numpy()
     head_pos[matched["g"].to_numpy()[found]] = matched["_pos"].to_numpy()[found].astype(int)
+    # A share breakdown without a headline of its own is of its total metric's row: that row is its total.
+    share_head = np.full(n, -1)
+    share_head[gid] = total_pos[cell_pos]
+    of_total = (head_pos < 0) & (share_head >= 0)
+    head_pos = np.where(of_total, share_head, head_pos)
     has_head = head_pos >= 0
 
     by_count = np.zeros(n, dtype=bool)
     by_count[gid] = is_count[cell_pos]
+    by_count |= of_total
     den = nums["denominator"]
     den_total = pd.Series(den[cell_pos]).groupby(gid).max().reindex(range(n)).to_numpy()
     head_den = np.where(has_head, den[np.where(has_head, head_pos, 0)], np.nan)

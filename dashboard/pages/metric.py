@@ -100,8 +100,9 @@ def about(ctx: Context, metric: Metric, view: MetricView) -> html.Section:
             + (f" for {t.agency}" if t.agency else "")
             + (f" from {t.start:%-d %b %Y}" if t.start else "") + (f" to {t.end:%-d %b %Y}" if t.end else "")
             + f" ({t.source})" for t in metric.targets)))
-    if metric.notes:
-        dl.append(("Notes", metric.notes))
+    notes = metric.external_notes if ctx.external else metric.notes
+    if notes:
+        dl.append(("Notes", notes))
     items = []
     for k, v in dl:
         items += [html.Dt(k), html.Dd(v)]

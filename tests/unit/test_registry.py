@@ -550,3 +550,79 @@ def test_target_for_returns_a_target_that_applies(day, agency):
         # an applicable agency-specific target always wins over a general one
         if any(t.agency for t in covering):
             assert chosen.agency == agency
+
+
+# -- what suppression needs from the registry: forgetting it fails validation --------------------
+
+
+def test_a_rate_per_10000_without_its_count_metric_is_refused(raw):
+    _metric(raw, "cp_rate_31mar")["suppression"] = {"rule": "small_numbers"}
+    with pytest.raises(RegistryError, match=r"metric 'cp_rate_31mar'.*count_metric"):
+        _parse(raw)
+
+
+def test_a_rate_per_10000_may_say_it_has_no_count_metric(raw):
+    _metric(raw, "cp_rate_31mar")["suppression"] = {"rule": "small_numbers", "count_metric": None}
+    assert _parse(raw).metric("cp_rate_31mar").suppression.count_metric is None
+
+
+def test_a_share_breakdown_without_its_total_metric_is_refused(raw):
+    _metric(raw, "cp_by_gender")["suppression"] = {"rule": "small_numbers"}
+    with pytest.raises(RegistryError, match=r"cp_by_gender.*total_metric"):
+        _parse(raw)
+
+
+@pytest.mark.parametrize("field", ["count_metric", "total_metric"])
+def test_suppression_links_must_name_a_count_metric(raw, field):
+    _metric(raw, "cp_by_gender")["suppression"] = {"rule": "small_numbers", "total_metric": None, field: "cp_rate_31mar"}
+    with pytest.raises(RegistryError, match=f"suppression.{field} 'cp_rate_31mar' is not a count metric"):
+        _parse(raw)
+
+
+def test_headline_cell_must_be_a_code_of_the_metric_s_breakdown(raw):
+    _metric(raw, "lac_new_placements_20_miles")["headline_cell"] = {"breakdown": "placement_location", "value": "far"}
+    with pytest.raises(RegistryError, match="headline_cell value 'far'"):
+        _parse(raw)
+
+
+def test_registry_links_replace_the_old_code_tables(registry):
+    """The facts that lived in code (COUNT_OF_RATE, HEADLINE_CELL) are registry fields now."""
+    rates = {m.id: m.suppression.count_metric for m in registry.metrics if m.suppression.count_metric}
+    assert rates == {"cp_rate_31mar": "cp_plans_31mar", "cp_started_rate": "cp_started",
+                     "cin_rate_31mar": "cin_31mar", "referral_rate": "referrals", "lac_rate_31mar": "lac_31mar"}
+    cell = registry.metric("lac_new_placements_20_miles").headline_cell
+    assert (cell.breakdown, cell.value) == ("placement_location", "outside_gt20")
+    for mid in ("cp_by_category", "cp_by_age", "cp_by_gender"):
+        assert registry.metric(mid).suppression.total_metric == "cp_plans_31mar"
+
+
+@pytest.mark.parametrize("notes", ["1% of 294 is about 3 children", "The categories sum to 297, not 294.",
+                                   "The age bands sum to 289, not the 294 children given."])
+def test_notes_that_give_away_a_small_number_need_external_wording(raw, notes):
+    m = _metric(raw, "cp_plans_31mar")
+    m["notes"] = notes
+    m.pop("notes_external", None)
+    with pytest.raises(RegistryError, match=r"metric 'cp_plans_31mar'.*notes_external"):
+        _parse(raw)
+
+
+def test_external_wording_is_itself_checked(raw):
+    _metric(raw, "cp_plans_31mar")["notes_external"] = "About 3 children are left out."
+    with pytest.raises(RegistryError, match="notes_external quotes figures"):
+        _parse(raw)
+
+
+def test_notes_without_small_numbers_need_no_external_wording(raw):
+    m = _metric(raw, "cp_plans_31mar")
+    m["notes"] = "A snapshot at 31 March 2017; 68.3 per 10,000 children aged 0-17; see 2016-17."
+    m.pop("notes_external", None)
+    parsed = _parse(raw).metric("cp_plans_31mar")
+    assert parsed.external_notes == m["notes"]
+
+
+def test_shipped_notes_external_viewers_read_give_nothing_away(registry):
+    from dashboard.registry import derivable_small_numbers
+
+    for m in registry.metrics:
+        if m.suppression.rule == "small_numbers":
+            assert derivable_small_numbers(m.external_notes) == [], m.id

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dashboard.analysis.suppression import (
-    COUNT_OF_RATE,
-    HEADLINE_CELL,
     SUPPRESSED_NOTE,
+    count_of_rate,
+    headline_cells,
     suppress_for_external,
 )
 from dashboard.registry import Registry, Unit
@@ -38,11 +38,16 @@ SIX = ["a", "b", "c", "d", "e", "f"]
 # --------------------------------------------------------------------------- a registry for the hand-made frames
 
 
-def _metric(mid: str, unit: str, rule: str = "small_numbers", breakdowns: tuple[str, ...] = ()) -> dict:
+def _metric(mid: str, unit: str, rule: str = "small_numbers", breakdowns: tuple[str, ...] = (), **extra) -> dict:
+    suppression = {"rule": rule} | extra.pop("suppression", {})
+    if rule == "small_numbers" and unit == "rate_per_10000":
+        suppression.setdefault("count_metric", None)
+    if rule == "small_numbers" and unit == "percent" and breakdowns and "training_level" not in breakdowns:
+        suppression.setdefault("total_metric", None)
     return dict(
         id=mid, title=mid, short_title=mid[:30], topic="t", definition="d", methodology="m", unit=unit,
         decimals=1, polarity="neutral", period_type="snapshot_31_march", source="s",
-        breakdowns=list(breakdowns), suppression={"rule": rule},
+        breakdowns=list(breakdowns), suppression=suppression, **extra,
     )
 
 
@@ -61,15 +66,17 @@ TEST_REGISTRY = Registry.model_validate(
         },
         metrics=[
             _metric("cp_plans_31mar", "count"),
-            _metric("cp_rate_31mar", "rate_per_10000"),
+            _metric("cp_rate_31mar", "rate_per_10000", suppression={"count_metric": "cp_plans_31mar"}),
             _metric("cp_subsequent_pct", "percent"),
             _metric("cp_by_category", "percent", breakdowns=("category_of_abuse",)),
             _metric("count_by_category", "count", breakdowns=("category_of_abuse",)),
-            _metric("lac_new_placements_20_miles", "percent", breakdowns=("placement_location",)),
+            _metric("lac_new_placements_20_miles", "percent", breakdowns=("placement_location",),
+                    headline_cell={"breakdown": "placement_location", "value": "outside_gt20"}),
             _metric("level_pct", "percent", breakdowns=("training_level",)),
             _metric("training_compliance", "percent", rule="none", breakdowns=("training_level",)),
             _metric("count_by_six", "count", breakdowns=("six",)),
             _metric("share_by_six", "percent", breakdowns=("six",)),
+            _metric("gender_share", "percent", breakdowns=("six",), suppression={"total_metric": "cp_plans_31mar"}),
         ],
     )
 )
@@ -463,23 +470,24 @@ def test_properties(groups, pairs):
 
 def test_every_rate_per_10000_is_linked_to_its_count(registry):
     counts = {m.id for m in registry.metrics if m.unit is Unit.COUNT}
+    links = count_of_rate(registry)
     for m in registry.metrics:
         if m.unit is not Unit.RATE_PER_10000:
             continue
-        if m.id in COUNT_OF_RATE:
-            assert COUNT_OF_RATE[m.id] in counts, m.id
+        if m.id in links:
+            assert links[m.id] in counts, m.id
             continue
         # no count metric counts what this rate is built on: its numerator text names none of them
         named = [c for c in counts if registry.metric(c).title.lower() in (m.numerator or "").lower()]
-        assert not named, f"{m.id} is built on {named}: add it to COUNT_OF_RATE"
-    for rate, count in COUNT_OF_RATE.items():
+        assert not named, f"{m.id} is built on {named}: set its suppression.count_metric"
+    for rate, count in links.items():
         assert registry.metric(rate).unit is Unit.RATE_PER_10000
         assert registry.metric(count).unit is Unit.COUNT
         assert registry.metric(rate).suppression.rule == "small_numbers"
 
 
 def test_headline_cells_name_a_partition_breakdown(registry):
-    for metric_id, (dim, code) in HEADLINE_CELL.items():
+    for metric_id, (dim, code) in headline_cells(registry).items():
         m = registry.metric(metric_id)
         assert dim in m.breakdowns
         assert registry.breakdowns[dim].partition
@@ -538,18 +546,19 @@ def test_real_thurrock_2017_sexual_abuse_count_of_10_stays(real):
     assert sel.sum() == 1
     r = out[sel].iloc[0]
     assert r["numerator"] == 10 and r["status"] == ""
-    assert r["note"] == frame_[sel].iloc[0]["note"]
+    # the local return's own words ("Report: 10 (3%)") are not shown outside the partnership
+    assert frame_[sel].iloc[0]["note"] and pd.isna(r["note"])
 
 
-def test_real_links_hold_in_the_data(snap):
+def test_real_links_hold_in_the_data(snap, registry):
     f = snap.frame
     keys = ["area_code", "period_end", "agency", "breakdown", "breakdown_value"]
-    for rate, count in COUNT_OF_RATE.items():
+    for rate, count in count_of_rate(registry).items():
         j = f[f["metric_id"] == rate].merge(f[f["metric_id"] == count], on=keys, suffixes=("_r", "_c"))
         both = j[j["numerator_r"].notna() & j["value_c"].notna()]
         assert len(both) > 1000, rate
         assert (both["numerator_r"] == both["value_c"]).all(), rate
-    for metric_id, (dim, code) in HEADLINE_CELL.items():
+    for metric_id, (dim, code) in headline_cells(registry).items():
         m = f[f["metric_id"] == metric_id]
         j = m[m["breakdown"] == ""].merge(m[(m["breakdown"] == dim) & (m["breakdown_value"] == code)],
                                           on=["area_code", "period_end", "agency"], suffixes=("_h", "_c"))
@@ -592,3 +601,101 @@ def test_real_placement_group_with_a_small_cell_gets_a_partner(snap, registry):
     assert got.loc["", "status"] == ("c" if partner == "outside_gt20" else "")
     # the rest of the frame is as without the edit
     pd.testing.assert_frame_equal(out.loc[f.index[~sel]], suppress_for_external(f, registry).loc[f.index[~sel]])
+
+
+# --------------------------------------------------------------------------- shares published without counts
+
+
+def _gender(shares: dict[str, float], total: float | None, **kw) -> list[dict]:
+    rows = [row("gender_share", breakdown="six", breakdown_value=k, value=v, **kw) for k, v in shares.items()]
+    if total is not None:
+        rows.append(row("cp_plans_31mar", value=total))
+    return rows
+
+
+def test_a_share_of_a_total_that_stands_for_a_small_count_is_suppressed_with_a_partner():
+    """The seed report's "51% male, 48% female, 1% unborn" of 285 children: 1% is about 3 children."""
+    f = frame(*_gender({"a": 51.0, "b": 48.0, "c": 1.0}, 285.0))
+    out = run(f)
+    assert_suppressed(out, 2)  # 1% of 285 = 2.85, about 3 children
+    assert_suppressed(out, 1)  # and the next smallest, so that 100 - 51 - 48 cannot give it back
+    assert out.iloc[0]["status"] == "" and out.iloc[0]["value"] == 51.0
+    assert out.iloc[3]["status"] == "" and out.iloc[3]["value"] == 285.0  # the total stays
+
+
+@pytest.mark.parametrize("share, total, hidden", [
+    (1.0, 285.0, True),   # 2.85 -> 3
+    (2.0, 250.0, True),   # 5
+    (2.0, 300.0, False),  # 6
+    (0.0, 285.0, False),  # 0 is shown
+    (0.1, 285.0, False),  # 0.285 -> 0
+    (0.2, 285.0, True),   # 0.57 -> 1
+])
+def test_the_implied_count_of_a_share_is_share_times_total(share, total, hidden):
+    out = run(frame(*_gender({"a": 100.0 - share, "b": share}, total)))
+    assert is_c(out, 1) == hidden
+
+
+def test_a_share_without_its_total_in_the_data_is_left_alone():
+    """No total shown beside it: nothing to multiply by (and nothing for a reader to multiply by either)."""
+    out = run(frame(*_gender({"a": 99.0, "b": 1.0}, None)))
+    assert not is_c(out, 1)
+
+
+def test_a_share_whose_total_is_suppressed_is_hidden_with_it():
+    out = run(frame(*_gender({"a": 60.0, "b": 40.0}, 4.0)))
+    assert is_c(out, 0) and is_c(out, 1) and is_c(out, 2)
+
+
+# --------------------------------------------------------------------------- notes
+
+
+@pytest.mark.parametrize("note, kind, kept", [
+    ("Denominator: ONS mid-2016 estimate of children aged 0 to 17.", "published", True),
+    ("LAIT gives 4 for this count.", "published", False),     # a small number
+    ("Report: 10 (3%)", "local_return", False),              # an analyst's own words
+    ("Imported note with no figures", "import", False),
+    ("sum to 289, not 294", "published", False),              # a difference of 5
+])
+def test_notes_external_viewers_get(note, kind, kept):
+    out = run(frame(row("cp_plans_31mar", value=300.0, note=note, source_kind=kind)))
+    assert (out.iloc[0]["note"] == note) is kept
+    if not kept:
+        assert pd.isna(out.iloc[0]["note"])
+
+
+def test_notes_of_metrics_outside_the_rule_are_kept():
+    note = "Report: 3 of the team trained"
+    out = run(frame(row("training_compliance", value=60.0, note=note, source_kind="local_return")))
+    assert out.iloc[0]["note"] == note
+
+
+def test_real_thurrock_2017_unborn_share_is_suppressed(real):
+    """The shipped seed figure: 1% unborn of the children on a plan reveals about 3 children."""
+    frame_, _, out, _ = real
+    sel = ((out["metric_id"] == "cp_by_gender") & (out["area_code"] == THURROCK) & (out["period_end"] == P2017))
+    got = out[sel].set_index("breakdown_value")
+    before = frame_[sel].set_index("breakdown_value")
+    assert before.loc["unborn", "value"] == 1 and before.loc["unborn", "status"] == ""
+    assert got.loc["unborn", "status"] == "c" and pd.isna(got.loc["unborn", "value"])
+    assert got.loc["female", "status"] == "c"  # secondary: the smaller of the other two
+    assert got.loc["male", "status"] == "" and got.loc["male", "value"] == 51
+
+
+# --------------------------------------------------------------------------- the external copy of a snapshot
+
+
+def test_external_copy_is_made_for_the_whole_registry_whoever_asks_first(snap, registry):
+    """A registry cut down to some metrics (a scoped inspector link) cannot make the shared external copy."""
+    scoped = registry.model_copy(update={"metrics": [m for m in registry.metrics if m.id == "cp_rate_31mar"]})
+    fresh = type(snap)(version_id=snap.version_id, version_label=snap.version_label, built_at=snap.built_at,
+                       frame=snap.frame, areas=snap.areas, neighbours=snap.neighbours, sources=snap.sources,
+                       flags=snap.flags, targets=snap.targets)
+    with pytest.raises(ValueError, match="full registry"):
+        fresh.external(scoped)
+    ext = fresh.external(registry)
+    assert ext is fresh.external(registry)  # once per version
+    for i in range(2100):  # fill the bounded memo past its limit: the external copy is not in it
+        fresh.memo(("filler", i), lambda: None)
+    assert fresh.external(registry) is ext
+    assert ext.external(registry) is ext
