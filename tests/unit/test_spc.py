@@ -1,4 +1,4 @@
-"""Unit tests for SPC (dashboard/analysis/spc.py): every rule and edge case.
+"""Unit tests for SPC (dashboard/analysis/spc.py and the CLI helpers in dashboard/spc_cli.py).
 
 Expected values are worked out by hand in the comments (or with plain arithmetic in the test),
 never taken from the function under test. Tests that mirror the reference package,
@@ -25,6 +25,7 @@ from dashboard.analysis.spc import (
     SpcResult,
     spc,
 )
+from dashboard.spc_cli import format_table, parse_period, series_from_csv, spc_from_csv
 
 BASELINE = [25.0, -25.0] * 6  # ends on -25, so a following run above the mean starts fresh
 
@@ -734,3 +735,120 @@ def test_helper_two_in_three():
     # hv = c(1, 0, 0, 1) -> all 0; iv = c(1, 0, 0, 1, 1) -> c(0, 0, 0, 1, 1)
     assert t([True, False, False, True], [1] * 4) == [False] * 4
     assert t([True, False, False, True, True], [1] * 5) == [False, False, False, True, True]
+
+
+# --------------------------------------------------------------------------------------------
+# The command-line helpers (dashboard/spc_cli.py)
+
+HAND_CSV = """\ufeffPeriod,Value,note
+2023-04-30,10,
+May 2023,12,
+2023-06,11,
+
+Jul 2023,13,
+Aug 2023,12,
+Sep 2023,14,
+Oct 2023,13,
+Nov 2023,12,
+Dec 2023,11,
+Jan 2024,13,
+Feb 2024,12,
+Mar 2024,14,
+"""
+
+
+@pytest.mark.parametrize(
+    "text,end",
+    [
+        ("2024-03-31", dt.date(2024, 3, 31)),
+        ("31/03/2024", dt.date(2024, 3, 31)),
+        ("2023-24", dt.date(2024, 3, 31)),
+        ("Mar 2024", dt.date(2024, 3, 31)),
+        ("march 2024", dt.date(2024, 3, 31)),
+        ("2024-02", dt.date(2024, 2, 29)),
+        ("2023-24 Q1", dt.date(2023, 6, 30)),
+        ("  Sep 2023 ", dt.date(2023, 9, 30)),
+    ],
+)
+def test_parse_period(text, end):
+    assert parse_period(text) == end
+
+
+@pytest.mark.parametrize("text", ["", "2024", "2023-25", "31/02/2024", "soon"])
+def test_parse_period_rejects(text):
+    with pytest.raises(ValueError):
+        parse_period(text)
+
+
+def test_series_from_csv_reads_any_period_form_in_time_order():
+    shuffled = "period,value\nMar 2024,3\n2023-24 Q3,2\n2023-06-30,1\nApr 2024,\nMay 2024,c\n"
+    periods, values = series_from_csv(shuffled)
+    assert periods == [
+        dt.date(2023, 6, 30), dt.date(2023, 12, 31), dt.date(2024, 3, 31),
+        dt.date(2024, 4, 30), dt.date(2024, 5, 31),
+    ]
+    assert values == [1.0, 2.0, 3.0, None, None]  # empty and suppressed are missing
+
+
+def test_series_from_csv_header_bom_extra_columns_blank_lines_and_grouped_numbers():
+    periods, values = series_from_csv(HAND_CSV)
+    assert len(periods) == 12 and periods[0] == dt.date(2023, 4, 30)
+    assert values == [10, 12, 11, 13, 12, 14, 13, 12, 11, 13, 12, 14]
+    _, values = series_from_csv('value,period\n"1,234",2023-24\n')
+    assert values == [1234.0]
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        ("", "empty"),
+        ("date,value\n2024-03-31,1\n", "period"),
+        ("period,value\n2024-03-31,1\nsoon,2\n", "line 3"),
+        ("period,value\n2024-03-31,lots\n", "not a number"),
+        ("period,value\nMar 2024,1\n2024-03-31,2\n", "already on line 2"),
+    ],
+)
+def test_series_from_csv_errors_name_the_line(text, message):
+    with pytest.raises(ValueError, match=message):
+        series_from_csv(text)
+
+
+def test_spc_from_csv_and_format_table():
+    r = spc_from_csv(HAND_CSV, direction="increase", target=20)
+    # the hand-computed example: mean 12.25, limits 8.38 .. 16.12; 20 > 16.12 with higher is
+    # better: consistently fails
+    assert r.groups[0].mean == pytest.approx(12.25)
+    assert r.assurance.key == "fail"
+    text = format_table(r)
+    assert "direction increase, target 20.00" in text
+    assert "mean 12.25, lower 8.38, upper 16.12" in text
+    assert "Variation: Common cause variation" in text
+    assert "consistently be missed" in text
+    assert text.count("common cause") == 12
+    assert "2024-03-31" in text
+
+
+def test_spc_from_csv_rebase_and_flags():
+    text = "period,value\n" + "".join(
+        f"{p.isoformat()},{v}\n" for p, v in zip(month_ends(24), A + B)
+    )
+    r = spc_from_csv(text, rebase_at=["Apr 2024"], fix_after=12, screen_outliers=False)
+    assert [g.start_period for g in r.groups] == [dt.date(2023, 4, 30), dt.date(2024, 4, 30)]
+    assert r.screen_outliers is False and r.fix_after == 12
+    table = format_table(r)
+    assert "Screening of large moving ranges: off; limits fixed after 12 points" in table
+    with pytest.raises(ValueError, match="rebase"):
+        spc_from_csv(text, rebase_at=["soon"])
+
+
+def test_format_table_shows_rules_trial_and_skipped():
+    r = spc_from_csv("period,value\nJan 2024,1\nFeb 2024,\nMar 2024,2\n", direction="neutral")
+    text = format_table(r)
+    assert "Trial limits" in text
+    assert "Missing values skipped: 2024-02-29" in text
+    assert "none (no target" in text
+    r = spc([1, 2, 3, 4, 5, 6, 7], month_ends(7), direction="decrease")
+    text = format_table(r)
+    assert "high: part of a run of 7 points each rising or each falling" in text
+    assert "low: outside the process limits" in text
+    assert format_table(spc([], [])).endswith("No data.\n")
