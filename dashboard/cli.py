@@ -137,6 +137,18 @@ def cmd_users_disable(args) -> int:
     return 0
 
 
+def cmd_users_unlock(args) -> int:
+    """Clear the failed-password count of a user name (or an address), so the next attempt is not delayed."""
+    from .auth import service as auth
+
+    engine = _engine()
+    if not args.name and not args.ip:
+        raise SystemExit("error: give a user NAME or --ip ADDRESS")
+    auth.unlock(engine, name=args.name, ip=args.ip)
+    print(f"Cleared the failed-password count for {args.name or args.ip}.")
+    return 0
+
+
 def cmd_users_list(args) -> int:
     from .auth import service as auth
 
@@ -160,21 +172,50 @@ def cmd_users_first_run(args) -> int:
     return 0
 
 
+def link_scope(items: list[str] | None, settings, engine, registry) -> dict:
+    """The scope of a new inspector link from ``--scope`` options, every code and id checked.
+
+    An empty or unknown scope is refused: a scope that named nothing would mean "everything".
+    """
+    from sqlalchemy import select
+
+    from .store import Area
+    from .web.security import default_scope
+
+    with engine.connect() as c:
+        la_codes = {str(code).upper() for row in c.execute(select(Area.code, Area.old_code).where(Area.level == "la"))
+                    for code in row if code}
+    scope = default_scope(settings)
+    for item in items or []:
+        key, _, val = item.partition("=")
+        values = [v.strip() for v in val.split(",") if v.strip()]
+        if key not in ("la", "metrics") or not values:
+            raise SystemExit(f"error: --scope {item!r}: use la=CODE[,CODE] or metrics=ID[,ID], naming at least one")
+        if key == "la":
+            bad = [v for v in values if v.upper() not in la_codes]
+            if bad:
+                raise SystemExit(f"error: --scope {item!r}: {', '.join(bad)} is not an English local authority code "
+                                 "(see `python -m dashboard areas`)")
+            scope["las"] = values
+        else:
+            bad = [v for v in values if registry.get(v) is None]
+            if bad:
+                raise SystemExit(f"error: --scope {item!r}: {', '.join(bad)} is not a metric id in the registry")
+            scope["metrics"] = values
+    return scope
+
+
 def cmd_share_create(args) -> int:
     from .auth import service as auth
-    from .web.security import default_scope
+    from .registry import get_registry
 
     settings = load_settings()
     engine = _engine()
-    scope = default_scope(settings)
-    for item in args.scope or []:
-        key, _, val = item.partition("=")
-        if key not in ("la", "metrics") or not val:
-            raise SystemExit(f"error: --scope {item!r}: use la=CODE[,CODE] or metrics=ID[,ID]")
-        scope["las" if key == "la" else "metrics"] = [v.strip() for v in val.split(",") if v.strip()]
+    scope = link_scope(args.scope, settings, engine, get_registry(settings.registry_path))
     expires = dt.datetime.combine(args.expires, dt.time(23, 59, 59))
     try:
-        link, token = auth.create_link(engine, label=args.label, expires_at=expires, issued_by="cli", scope=scope)
+        link, token = auth.create_link(engine, label=args.label, expires_at=expires, issued_by="cli", scope=scope,
+                                       max_days=settings.max_link_days)
     except auth.AuthError as exc:
         raise SystemExit(f"error: {exc}") from None
     auth.audit(engine, actor="cli", role="admin", action="link.create", target=f"link:{link.id}", detail=args.label)
@@ -321,6 +362,13 @@ def make_parser() -> argparse.ArgumentParser:
     ud.add_argument("name")
     ud.add_argument("--enable", action="store_true", help="re-enable instead")
     ud.set_defaults(func=cmd_users_disable)
+    uu = us.add_parser("unlock", help="clear a user's (or an address's) failed-password count",
+                       description="Failed passwords slow further attempts (1 s, 2 s, 4 s ... up to 15 minutes "
+                                   "after the last failure) for a user name and for an address. This clears the "
+                                   "count, so the next attempt is looked at at once.")
+    uu.add_argument("name", nargs="?")
+    uu.add_argument("--ip", help="clear the count of this address instead")
+    uu.set_defaults(func=cmd_users_unlock)
     ul = us.add_parser("list", help="list users")
     ul.set_defaults(func=cmd_users_list)
     uf = us.add_parser("first-run", help="with no users, create 'admin' with a one-time password (make run does this)")

@@ -6,7 +6,7 @@ SQLite in ``instance/``, the shipped ``data/`` folder, Thurrock as the authority
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,8 +34,14 @@ class Settings:
     environment: str = "local"
     idle_minutes: int = 30
     session_hours: int = 8
-    max_failures: int = 5  # failed sign-ins per user name in 15 minutes before refusing more
-    extra: dict = field(default_factory=dict)
+    # failed password attempts per user name (4x per address) before each further attempt waits,
+    # 1 s, 2 s, 4 s ... up to 15 minutes after the last failure (never a lockout)
+    max_failures: int = 5
+    # inspector links last at most this many days
+    max_link_days: int = 90
+    # addresses or networks of the reverse proxies in front of the app, whose X-Forwarded-For and
+    # X-Forwarded-Proto are trusted (Werkzeug's ProxyFix); empty: the peer's address is the client's
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def production(self) -> bool:
@@ -67,4 +73,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         idle_minutes=int(env.get("DASHBOARD_IDLE_MINUTES") or 30),
         session_hours=int(env.get("DASHBOARD_SESSION_HOURS") or 8),
         max_failures=int(env.get("DASHBOARD_MAX_SIGNIN_FAILURES") or 5),
+        max_link_days=int(env.get("DASHBOARD_MAX_LINK_DAYS") or 90),
+        trusted_proxies=tuple(p.strip() for p in (env.get("DASHBOARD_TRUSTED_PROXIES") or "").split(",")
+                              if p.strip()),
     )

@@ -23,9 +23,14 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "update_metric": VIEWERS,  # comparator toggles and cell selection on a metric page
 }
 
-# Routes that anybody may reach, signed in or not (by path prefix or exact path).
-PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/", "/share/")
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/accessibility", "/_favicon.ico", "/favicon.ico"})
+# Routes that anybody may reach, signed in or not, by the Flask endpoint that serves them (so a path
+# that merely starts like one, "/share/" or "/assets/" with nothing after it, is not public): static
+# files, sign-in, the link exchange, the health check and the accessibility statement.
+PUBLIC_ENDPOINTS = frozenset({
+    "_dash_assets.static",
+    "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
+    "/_favicon.ico", "favicon", "login", "share", "healthz", "accessibility",
+})
 
 # Server routes outside Dash, and who may use them. Dash's own routes (pages, /_dash-layout,
 # /_dash-dependencies, /_dash-update-component) need any signed-in role; the callback table above
@@ -73,8 +78,8 @@ def route_roles(path: str) -> frozenset[str] | None:
     return None
 
 
-def is_public(path: str) -> bool:
-    return path in PUBLIC_PATHS or any(path.startswith(p) for p in PUBLIC_PREFIXES)
+def is_public(endpoint: str | None) -> bool:
+    return endpoint in PUBLIC_ENDPOINTS
 
 
 def allowed_authorities(role: str, scope: dict) -> set[str] | None:

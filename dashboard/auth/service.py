@@ -6,11 +6,9 @@ from ``secrets`` and only their SHA-256 is stored, so a copy of the database ope
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import hmac
-import io
 import json
 import secrets
 from dataclasses import dataclass, field
@@ -101,25 +99,102 @@ def audit_rows(engine: Engine, limit: int | None = 500, action: str | None = Non
 
 
 def audit_csv(engine: Engine) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["id", "at_utc", "actor", "role", "action", "target", "outcome", "ip", "detail"])
-    for e in reversed(audit_rows(engine, limit=None)):
-        w.writerow([e.id, e.at.isoformat(timespec="seconds") + "Z", e.actor, e.role, e.action, e.target, e.outcome,
-                    e.ip, e.detail])
-    return buf.getvalue()
+    """The whole audit log as CSV, oldest first (through :mod:`dashboard.exports`: every field quoted,
+    formula-like text such as a sign-in name ``=HYPERLINK(...)`` neutralised)."""
+    from ..exports import csv_text
+
+    return csv_text(["id", "at_utc", "actor", "role", "action", "target", "outcome", "ip", "detail"],
+                    ([e.id, e.at.isoformat(timespec="seconds") + "Z", e.actor, e.role, e.action, e.target, e.outcome,
+                      e.ip, e.detail] for e in reversed(audit_rows(engine, limit=None))))
+
+
+# -- throttling: slow an attacker down without locking the real user out ------------------------
+
+#: Audit actions that count as a failed attempt at a password.
+FAILURE_ACTIONS = ("signin.failure", "password.failure")
+UNLOCK_ACTION = "signin.unlock"
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """Exponential delays after a number of free failures, per user name and per address.
+
+    After ``free_per_name`` failures for one name (or ``free_per_ip`` from one address) within
+    ``window``, each further attempt waits ``base`` x 2^(failures - free) seconds after the last
+    failure, at most ``cap``. Nothing is ever locked for good: the wait ends, a person signing in
+    from a device that signed in as that name before is not held back by the name's count, and an
+    admin can clear a name's count (``python -m dashboard users unlock NAME``).
+    """
+
+    free_per_name: int = 5
+    free_per_ip: int = 20
+    base: float = 1.0
+    cap: float = 900.0
+    window: dt.timedelta = dt.timedelta(hours=24)
+
+
+def throttle_delay(failures: int, free: int, base: float, cap: float) -> float:
+    """Seconds to wait after the last failure, given how many failures there were."""
+    if failures < free:
+        return 0.0
+    return float(min(cap, base * 2 ** min(failures - free, 40)))
+
+
+def _failures(s: Session, since: dt.datetime, *, name: str | None = None, ip: str | None = None,
+              after_id: int = 0):
+    q = select(func.count(), func.max(AuditEvent.at)).select_from(AuditEvent).where(
+        AuditEvent.action.in_(FAILURE_ACTIONS), AuditEvent.at >= since, AuditEvent.id > after_id)
+    if name is not None:
+        q = q.where(AuditEvent.target == name)
+    if ip is not None:
+        q = q.where(AuditEvent.ip == ip)
+    n, last = s.execute(q).one()
+    return int(n or 0), last
+
+
+def _last_unlock(s: Session, **where) -> int:
+    """The audit id of the latest unlock matching ``where``: failures before it no longer count."""
+    q = select(func.max(AuditEvent.id)).where(AuditEvent.action == UNLOCK_ACTION)
+    for column, value in where.items():
+        q = q.where(getattr(AuditEvent, column) == value)
+    return int(s.execute(q).scalar() or 0)
+
+
+def throttle_wait(engine: Engine, policy: ThrottlePolicy, *, name: str | None, ip: str | None,
+                  trusted_device: bool = False) -> int:
+    """Whole seconds before another password attempt for ``name`` from ``ip`` is looked at (0: now).
+
+    ``trusted_device``: the attempt comes from a device that has signed in as ``name`` before, so
+    the name's own count does not hold it back (the address's count still does).
+    """
+    now = utcnow()
+    waits = [0.0]
+    with _session(engine) as s:
+        if name and not trusted_device:
+            n, last = _failures(s, now - policy.window, name=name, after_id=_last_unlock(s, target=name))
+            if last is not None:
+                waits.append((last - now).total_seconds() + throttle_delay(n, policy.free_per_name, policy.base,
+                                                                           policy.cap))
+        if ip:
+            n, last = _failures(s, now - policy.window, ip=ip, after_id=_last_unlock(s, ip=ip, target=""))
+            if last is not None:
+                waits.append((last - now).total_seconds() + throttle_delay(n, policy.free_per_ip, policy.base,
+                                                                           policy.cap))
+    return int(max(waits) + 0.999)
+
+
+def unlock(engine: Engine, *, name: str | None = None, ip: str | None = None, actor: str = "cli") -> None:
+    """Clear the failure count of a user name (or of an address): earlier failures stop counting."""
+    if not name and not ip:
+        raise AuthError("give a user name or an address to unlock")
+    audit(engine, actor=actor, role="admin", action=UNLOCK_ACTION, target=name or "", ip=ip or "",
+          detail="failure count cleared")
 
 
 def recent_failures(engine: Engine, *, name: str | None = None, ip: str | None = None, minutes: int = 15) -> int:
     since = utcnow() - dt.timedelta(minutes=minutes)
     with _session(engine) as s:
-        q = select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.action == "signin.failure", AuditEvent.at >= since)
-        if name is not None:
-            q = q.where(AuditEvent.target == name)
-        if ip is not None:
-            q = q.where(AuditEvent.ip == ip)
-        return int(s.execute(q).scalar() or 0)
+        return _failures(s, since, name=name, ip=ip)[0]
 
 
 # -- users ---------------------------------------------------------------------------------
@@ -286,14 +361,22 @@ def session_times(engine: Engine, token: str, policy: SessionPolicy) -> dict | N
 
 # -- inspector links -----------------------------------------------------------------------
 
+DEFAULT_MAX_LINK_DAYS = 90
+
+
 def create_link(engine: Engine, *, label: str, expires_at: dt.datetime, issued_by: str,
-                scope: dict | None = None) -> tuple[ShareLink, str]:
-    """A new inspector link. Returns the link and its token: the token is not stored and cannot be shown again."""
+                scope: dict | None = None, max_days: int = DEFAULT_MAX_LINK_DAYS) -> tuple[ShareLink, str]:
+    """A new inspector link. Returns the link and its token: the token is not stored and cannot be shown again.
+
+    A link lasts at most ``max_days`` days (DASHBOARD_MAX_LINK_DAYS): an inspection window, not a standing grant.
+    """
     label = (label or "").strip()
     if not label:
         raise AuthError("a link needs a label (who it is for)")
     if expires_at <= utcnow():
         raise AuthError("a link's expiry must be in the future")
+    if expires_at > utcnow() + dt.timedelta(days=max_days, hours=24):
+        raise AuthError(f"a link can last at most {max_days} days; choose an earlier expiry date")
     token = new_token()
     with _session(engine) as s, s.begin():
         link = ShareLink(token_hash=token_hash(token), label=label[:200], scope=json.dumps(scope or {}),

@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
-from flask import Response, jsonify, request
+from flask import Response, jsonify, request, send_from_directory
 
 from ..auth.service import audit as auth_audit
 from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
+from ..exports import safe_filename
 from ..pages import about, metric as metric_page, overview, topic as topic_page
 from ..pages.common import shell
+from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
 from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
 from ..views import OutOfScope, UnknownArea, make_context, metric_csv, scorecard, scorecard_csv
@@ -78,7 +80,7 @@ def _message_page(title: str, text: str, ctx=None) -> html.Div:
 
 def render(mgr: DataManager, pathname: str | None, search: str | None):
     """The page for a path and query: the router's one job."""
-    path = (pathname if isinstance(pathname, str) else "/").rstrip("/") or "/"
+    path = normalise(pathname)
     search = search if isinstance(search, str) else ""
     try:
         ctx = _context(mgr, search)
@@ -88,24 +90,35 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
         return _message_page("Authority not found", f"{exc} is not an English local authority code.")
     except OutOfScope as exc:
         return _message_page("Not available", f"{exc} is not covered by the access you were given.")
-    if path == "/":
+    found = match_page(path, ctx.registry)
+    if found is None:
+        return _message_page("Page not found", f"There is no page at {path}.", ctx)
+    if found.page == "overview":
         return overview.layout(ctx)
-    if path == "/about":
+    if found.page == "about":
         return about.layout(ctx)
-    parts = path.strip("/").split("/")
-    if len(parts) == 2 and parts[0] == "metric":
-        m = ctx.registry.get(parts[1])
-        if m is not None:
-            return metric_page.layout(ctx, m)
-    if len(parts) == 2 and parts[0] == "topic" and parts[1] in _topics(mgr):
-        return topic_page.layout(ctx, parts[1])
-    return _message_page("Page not found", f"There is no page at {path}.", ctx)
+    if found.page == "metric":
+        return metric_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
+    return topic_page.layout(ctx, found.params["topic"])
+
+
+class DashboardApp(Dash):
+    """Dash, without the versions of Python, Dash and plotly.js in the page's config (its dev tools
+    read them; with dev tools off nothing does, and a stranger need not learn them)."""
+
+    HIDDEN_CONFIG = ("dash_version", "python_version", "dash_version_url", "ddk_version", "plotly_version")
+
+    def _config(self):
+        config = super()._config()
+        for key in self.HIDDEN_CONFIG:
+            config.pop(key, None)
+        return config
 
 
 def create_app(settings: Settings | None = None) -> Dash:
     settings = settings or load_settings()
     mgr = DataManager(settings)
-    app = Dash(
+    app = DashboardApp(
         __name__,
         title="Safeguarding performance",
         assets_folder=str(ROOT / "assets"),
@@ -242,17 +255,21 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
 
     @server.get("/healthz")
     def healthz():
+        """Status, data version number and newest period: all anyone needs, and all a stranger gets."""
         try:
             snap = mgr.snapshot()
         except NoData:
-            return jsonify(status="no data", reason="the database has not been built"), 503
+            return jsonify(status="no data"), 503
         except Exception as exc:  # noqa: BLE001 - health must answer, not raise
-            log.warning("health check failed: %s", exc)
-            return jsonify(status="unavailable", reason=f"database unreachable: {type(exc).__name__}"), 503
+            log.warning("health check failed: %s", type(exc).__name__)
+            return jsonify(status="unavailable"), 503
         newest = snap.newest_period
-        return jsonify(status="ok", data_version=snap.version_id, data_version_label=snap.version_label,
-                       newest_data=newest.isoformat() if newest else None,
-                       built_at=snap.built_at.isoformat() if snap.built_at else None)
+        return jsonify(status="ok", data_version=snap.version_id, newest_data=newest.isoformat() if newest else None)
+
+    @server.get("/favicon.ico")
+    def favicon():
+        return send_from_directory(ROOT / "assets", "favicon.ico", mimetype="image/vnd.microsoft.icon",
+                                   max_age=7 * 24 * 3600)
 
     def _download_context():
         try:
@@ -275,7 +292,7 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
 
     def _csv(text: str, filename: str) -> Response:
         resp = Response(text, mimetype="text/csv")
-        resp.headers["Content-Disposition"] = f"attachment; filename=\"{filename}\""
+        resp.headers["Content-Disposition"] = f"attachment; filename=\"{safe_filename(filename)}\""
         resp.headers["Cache-Control"] = "no-store"
         return resp
 

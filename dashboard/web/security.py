@@ -10,28 +10,40 @@ from __future__ import annotations
 
 import datetime as dt
 import hmac
+import ipaddress
 import json
 import logging
 import os
+import re
 import secrets
 from functools import wraps
 from html import escape
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, abort, g, jsonify, redirect, request, session
+from flask import Flask, Response, abort, jsonify, redirect, request, session
 from flask_login import LoginManager, current_user, login_user, logout_user
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..auth import service as auth
-from ..auth.policy import ADMINS, CALLBACK_ROLES, is_public, roles_for
+from ..auth.policy import ADMINS, CALLBACK_ROLES, PUBLIC_ENDPOINTS, STAFF, roles_for
 from ..config import Settings
+from ..routes import match_page
 
 log = logging.getLogger(__name__)
 
 CSRF_COOKIE = "_csrf_token"
 CSRF_HEADER = "X-CSRFToken"
-DATA_PATHS = ("/_dash-update-component", "/_dash-layout", "/_dash-dependencies", "/download/", "/healthz",
-              "/admin", "/session/")
+DEVICE_COOKIE = "sg_device"
+DEVICE_DAYS = 90
+#: Endpoints whose responses are static files, the same for everyone: cacheable. Everything else is no-store.
+STATIC_ENDPOINTS = frozenset({"_dash_assets.static", "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
+                              "/_favicon.ico", "favicon"})
+MAX_CALLBACK_BYTES = 1024 * 1024  # a callback body is a few kilobytes; anything this big is refused unread
+MAX_URL_CHARS = 4096
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class SecretKeyMissing(RuntimeError):
@@ -126,10 +138,96 @@ def _login_form(message: str = "", next_url: str = "/", name: str = "") -> str:
 
 
 def _safe_next(url: str | None) -> str:
-    parts = urlsplit(url or "/")
-    if parts.scheme or parts.netloc or not (url or "/").startswith("/") or (url or "").startswith("//"):
+    """A local path to go to after signing in; anything else (another site, control characters) is "/"."""
+    url = url or "/"
+    if _CONTROL.search(url) or "\\" in url:
         return "/"
-    return url or "/"
+    parts = urlsplit(url)
+    if parts.scheme or parts.netloc or not url.startswith("/") or url.startswith("//"):
+        return "/"
+    return url
+
+
+def malformed_request() -> Response | None:
+    """A short 4xx for a request no browser of ours sends, checked before anything reads it."""
+    if len(request.full_path) > MAX_URL_CHARS:
+        return jsonify(error="the address is too long"), 414
+    if _CONTROL.search(request.path) or any(_CONTROL.search(k) or _CONTROL.search(v)
+                                            for k, v in request.args.items(multi=True)):
+        return jsonify(error="the address has control characters in it"), 400
+    return None
+
+
+def same_origin() -> bool:
+    """For a state-changing request: its Origin (or, without one, its Referer) is this site, or absent."""
+    site = f"{request.scheme}://{request.host}".lower()
+    origin = request.headers.get("Origin")
+    if origin:
+        return origin.rstrip("/").lower() == site
+    referer = request.headers.get("Referer")
+    if referer:
+        parts = urlsplit(referer)
+        return f"{parts.scheme}://{parts.netloc}".lower() == site
+    return True
+
+
+class TrustedProxyFix:
+    """Werkzeug's ProxyFix, applied only to requests whose peer is one of the configured proxies.
+
+    ``DASHBOARD_TRUSTED_PROXIES`` lists their addresses or networks. A request from anywhere else
+    keeps its own peer address, whatever X-Forwarded-For it carries, so a client that reaches the
+    app directly cannot pretend to be someone else (or make everyone share one address).
+    """
+
+    def __init__(self, app, proxies: tuple[str, ...]):
+        self.app = app
+        self.fixed = ProxyFix(app, x_for=1, x_proto=1, x_host=0, x_port=0, x_prefix=0)
+        self.networks = [ipaddress.ip_network(p, strict=False) for p in proxies]
+
+    def _trusted(self, peer: str) -> bool:
+        try:
+            addr = ipaddress.ip_address(peer)
+        except ValueError:
+            return False
+        return any(addr in net for net in self.networks)
+
+    def __call__(self, environ, start_response):
+        if self.networks and self._trusted(environ.get("REMOTE_ADDR", "")):
+            return self.fixed(environ, start_response)
+        return self.app(environ, start_response)
+
+
+def _callback_body_ok(body) -> bool:
+    """The shape of a callback request as the renderer sends it; anything else is refused."""
+    def is_prop(item) -> bool:
+        return (isinstance(item, dict) and isinstance(item.get("property"), str)
+                and isinstance(item.get("id"), (str, dict)))
+
+    def props(items) -> bool:
+        return isinstance(items, list) and all(
+            is_prop(i) or (isinstance(i, list) and all(is_prop(j) for j in i)) for i in items)
+
+    if not isinstance(body, dict) or not isinstance(body.get("output"), str) or len(body["output"]) > 2000:
+        return False
+    outputs = body.get("outputs")
+    if not (is_prop(outputs) or (isinstance(outputs, list) and all(is_prop(o) for o in outputs))):
+        return False
+    if not props(body.get("inputs")) or not props(body.get("state", [])):
+        return False
+    changed = body.get("changedPropIds", [])
+    return isinstance(changed, list) and all(isinstance(c, str) for c in changed)
+
+
+def parse_callback_body() -> dict | None:
+    """The JSON body of a callback request, or None when it is not JSON of the expected shape."""
+    try:
+        body = json.loads(request.get_data(cache=True) or b"")
+    except (ValueError, RecursionError, UnicodeDecodeError):
+        return None
+    try:
+        return body if _callback_body_ok(body) else None
+    except RecursionError:
+        return None
 
 
 def install_security(app, mgr, settings: Settings) -> None:
@@ -166,6 +264,8 @@ def install_security(app, mgr, settings: Settings) -> None:
         SESSION_PROTECTION="basic",
     )
     server.config["SESSION_POLICY"] = policy
+    if settings.trusted_proxies:
+        server.wsgi_app = TrustedProxyFix(server.wsgi_app, settings.trusted_proxies)
     lm = LoginManager()
     lm.init_app(server)
 
@@ -186,22 +286,31 @@ def install_security(app, mgr, settings: Settings) -> None:
         log_event("request.denied" if not request.path.startswith("/_dash-update") else "callback.denied", "denied",
                   target or request.path, reason)
         if status == 401 and request.method == "GET" and _wants_html():
-            return redirect(f"/login?next={request.full_path.rstrip('?')}")
+            return redirect("/login?next=" + quote(request.full_path.rstrip("?"), safe="/"))
         return jsonify(error=reason), status
 
     @server.before_request
     def gate():
         path = request.path
-        if is_public(path):
+        bad = malformed_request()
+        if bad is not None:
+            return bad
+        if request.method not in SAFE_METHODS and not same_origin():
+            log_event("request.denied", "denied", path, "cross-site request (Origin or Referer is another site)")
+            return jsonify(error="this request came from another site"), 403
+        endpoint = request.url_rule.endpoint if request.url_rule is not None else None
+        if endpoint in PUBLIC_ENDPOINTS:
             return None
+        if request.url_rule is None:
+            return None  # no such route: Flask answers 404/405 and nothing is served
+        if endpoint == "/<path:path>" and match_page(path, mgr.registry) is None:
+            return _not_found()
         if not ensure_db():
             return jsonify(error="the database is not available; try again shortly"), 503
         p = principal()
         if path == "/_dash-update-component":
             return _gate_callback(p)
-        if request.url_rule is None:
-            return None  # no such route: Flask answers 404/405 and nothing is served
-        roles = roles_for(path, request.url_rule.endpoint)
+        roles = roles_for(path, endpoint)
         if p is None:
             return deny(401, "sign in first")
         if roles is None or p.role not in roles:
@@ -210,33 +319,40 @@ def install_security(app, mgr, settings: Settings) -> None:
             if request.method == "GET" and not path.startswith("/_dash"):
                 return redirect("/account/password")
             return jsonify(error="change your one-time password first, at /account/password"), 403
-        if request.method not in ("GET", "HEAD", "OPTIONS") and not _csrf_ok(request.form.get("csrf_token")
-                                                                            or request.headers.get(CSRF_HEADER)):
+        if request.method not in SAFE_METHODS and not _csrf_ok(request.form.get("csrf_token")
+                                                              or request.headers.get(CSRF_HEADER)):
             return deny(403, "missing or wrong CSRF token")
         return None
 
+    def _not_found():
+        if _wants_html():
+            return page("Page not found", "<p>There is no page at this address.</p>"
+                                          "<p><a href=\"/\">Go to the dashboard</a></p>", 404)
+        return jsonify(error="not found"), 404
+
     def _gate_callback(p):
+        # Who is asking is settled before the body is read: nothing a stranger sends is parsed.
         if request.method != "POST":
             return deny(405, "callbacks are POST only")
-        try:
-            body = json.loads(request.get_data(cache=True) or b"")
-            output = body["output"]
-            inputs = body.get("inputs", [])
-            if not isinstance(output, str) or not isinstance(inputs, list):
-                raise ValueError("bad shape")
-        except (ValueError, KeyError, TypeError):
+        if p is None:
+            return deny(401, "sign in first")
+        if p.must_change_password:
+            return deny(403, "change your one-time password first, at /account/password")
+        if not _csrf_ok(request.headers.get(CSRF_HEADER)):
+            return deny(403, "missing or wrong CSRF token")
+        if (request.content_length or 0) > MAX_CALLBACK_BYTES:
+            return jsonify(error="a callback request needs a body of at most 1 MB"), 413
+        body = parse_callback_body() if request.content_length else None
+        if body is None:
             log.warning("malformed callback body from %s", client_ip())
             log_event("callback.malformed", "denied", "/_dash-update-component", "malformed body")
             return jsonify(error="malformed callback request"), 400
-        if p is None:
-            return deny(401, "sign in first", output)
-        if not _csrf_ok(request.headers.get(CSRF_HEADER)):
-            return deny(403, "missing or wrong CSRF token", output)
+        output = body["output"]
         roles = callback_roles.get(output)
         if roles is None or p.role not in roles:
             return deny(403, f"the {p.role} role may not call this callback", output)
         try:
-            sent = _input_signature({"inputs": inputs, "state": body.get("state", [])})
+            sent = _input_signature({"inputs": body["inputs"], "state": body.get("state", [])})
             outs = _output_signature(body.get("outputs"))
         except (TypeError, KeyError, AttributeError):
             return jsonify(error="malformed callback request"), 400
@@ -256,8 +372,11 @@ def install_security(app, mgr, settings: Settings) -> None:
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if settings.secure_cookies:
             h["Strict-Transport-Security"] = "max-age=31536000"
-        if any(request.path.startswith(p) for p in DATA_PATHS) or resp.mimetype in ("application/json", "text/csv"):
+        endpoint = request.url_rule.endpoint if request.url_rule is not None else None
+        if endpoint not in STATIC_ENDPOINTS or resp.status_code >= 400:
+            # Pages, data, downloads, people's names: never kept by a browser or a proxy.
             h["Cache-Control"] = "no-store"
+            h.pop("ETag", None)
         if principal() is not None or session.get("csrf"):
             resp.set_cookie(CSRF_COOKIE, csrf_token(), secure=settings.secure_cookies, httponly=False,
                             samesite="Strict")
@@ -266,6 +385,12 @@ def install_security(app, mgr, settings: Settings) -> None:
     @server.errorhandler(400)
     def bad_request(_e):
         return jsonify(error="bad request"), 400
+
+    from dash.exceptions import DependencyException
+
+    @server.errorhandler(DependencyException)
+    def unknown_script(_e):
+        return jsonify(error="not found"), 404
 
     @server.errorhandler(SQLAlchemyError)
     def database_error(exc):
@@ -281,6 +406,36 @@ def install_security(app, mgr, settings: Settings) -> None:
         return jsonify(error="internal error"), 500
 
     # -- sign in and out ------------------------------------------------------------------
+    throttle = auth.ThrottlePolicy(free_per_name=settings.max_failures, free_per_ip=settings.max_failures * 4)
+    devices = URLSafeSerializer(server.config["SECRET_KEY"], salt="trusted-device")
+
+    def trusted_device(name: str) -> bool:
+        """True when this browser has signed in as ``name`` before (a signed cookie we set then)."""
+        raw = request.cookies.get(DEVICE_COOKIE)
+        if not raw or len(raw) > 1000:
+            return False
+        try:
+            names = devices.loads(raw)
+        except BadSignature:
+            return False
+        return isinstance(names, list) and name in names
+
+    def remember_device(resp: Response, name: str) -> None:
+        try:
+            names = devices.loads(request.cookies.get(DEVICE_COOKIE) or "")
+        except BadSignature:
+            names = []
+        names = [n for n in (names if isinstance(names, list) else []) if isinstance(n, str) and n != name][-4:]
+        resp.set_cookie(DEVICE_COOKIE, devices.dumps(names + [name]), max_age=DEVICE_DAYS * 24 * 3600,
+                        secure=settings.secure_cookies, httponly=True, samesite="Strict")
+
+    def slowed(wait: int, name: str, form) -> Response:
+        log_event("signin.throttled", "denied", name, f"asked to wait {wait} s")
+        resp = form(f"Too many wrong passwords for this name or from this address. Try again in {_duration(wait)}. "
+                    "An administrator can clear the count.", 429)
+        resp.headers["Retry-After"] = str(wait)
+        return resp
+
     @server.route("/login", methods=["GET", "POST"])
     def login():
         if request.method == "GET":
@@ -292,11 +447,9 @@ def install_security(app, mgr, settings: Settings) -> None:
         if not _csrf_ok(request.form.get("csrf_token")):
             log_event("signin.failure", "denied", name, "CSRF token missing or wrong")
             return page("Sign in", _login_form("Your sign-in form had expired. Please try again.", next_url, name), 400)
-        if (auth.recent_failures(engine, name=name) >= settings.max_failures
-                or auth.recent_failures(engine, ip=client_ip()) >= settings.max_failures * 4):
-            log_event("signin.throttled", "denied", name)
-            return page("Sign in", _login_form("Too many failed attempts. Wait 15 minutes and try again.", next_url,
-                                               name), 429)
+        wait = auth.throttle_wait(engine, throttle, name=name, ip=client_ip(), trusted_device=trusted_device(name))
+        if wait > 0:
+            return slowed(wait, name, lambda msg, status: page("Sign in", _login_form(msg, next_url, name), status))
         user = auth.check_password(engine, name, request.form.get("password") or "")
         if user is None:
             auth.audit(engine, actor="anonymous", role="anonymous", action="signin.failure", outcome="failed",
@@ -310,7 +463,9 @@ def install_security(app, mgr, settings: Settings) -> None:
         session.permanent = True
         csrf_token()
         auth.audit(engine, actor=user.name, role=user.role, action="signin.success", target=user.name, ip=client_ip())
-        return redirect(next_url)
+        resp = redirect(next_url)
+        remember_device(resp, user.name)
+        return resp
 
     @server.post("/logout")
     def logout():
@@ -346,11 +501,15 @@ def install_security(app, mgr, settings: Settings) -> None:
             abort(403)
         if request.method == "GET":
             return _password_form()
+        wait = auth.throttle_wait(engine, throttle, name=p.name, ip=client_ip())
+        if wait > 0:
+            return slowed(wait, p.name, lambda msg, status: _password_form(msg, status))
         try:
             auth.change_password(engine, p.user_id, request.form.get("current") or "", request.form.get("new") or "",
                                  keep_session=p.session_token)
         except auth.AuthError as exc:
-            log_event("password.change", "failed", p.actor, str(exc))
+            wrong_current = "current password" in str(exc)
+            log_event("password.failure" if wrong_current else "password.change", "failed", p.name, str(exc))
             return _password_form(str(exc), 400)
         log_event("password.change", "ok", p.actor)
         return redirect("/")
@@ -363,6 +522,12 @@ def install_security(app, mgr, settings: Settings) -> None:
             auth.audit(engine, actor="anonymous", role="anonymous", action="link.open", outcome="denied",
                        target="(token withheld)", ip=client_ip(), detail=str(exc))
             return page("Link not valid", f"<p>{escape(str(exc))}</p><p>Ask the partnership for a new link.</p>", 403)
+        staff = principal()
+        if staff is not None and staff.role in STAFF:
+            # One browser, one identity: a staff session does not survive into an inspector's view.
+            auth.end_session(engine, staff.session_token, "inspector link opened")
+            log_event("signout", "ok", staff.actor, "an inspector link was opened in this browser")
+        logout_user()
         session.clear()
         login_user(auth.load_principal(engine, session_token, policy))
         session.permanent = True
@@ -392,6 +557,13 @@ def install_security(app, mgr, settings: Settings) -> None:
            "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
     server.config["CSP"] = csp
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def _wants_html() -> bool:
@@ -509,7 +681,8 @@ def install_admin(server: Flask, engine, settings: Settings, log_event) -> None:
             day = dt.date.fromisoformat(request.form.get("expires") or "")
             expires = dt.datetime.combine(day, dt.time(23, 59, 59))
             link, token = auth.create_link(engine, label=request.form.get("label") or "", expires_at=expires,
-                                           issued_by=p.actor, scope=default_scope(settings))
+                                           issued_by=p.actor, scope=default_scope(settings),
+                                           max_days=settings.max_link_days)
         except (ValueError, auth.AuthError) as exc:
             return admin_page(f'<div class="alert alert-danger" role="alert">{escape(str(exc))}</div>', 400)
         log_event("link.create", "ok", f"link:{link.id}", link.label)
@@ -551,6 +724,7 @@ def install_admin(server: Flask, engine, settings: Settings, log_event) -> None:
     def admin_audit_csv():
         log_event("download", "ok", "/admin/audit.csv")
         resp = Response(auth.audit_csv(engine), mimetype="text/csv")
+        resp.headers["Cache-Control"] = "no-store"
         resp.headers["Content-Disposition"] = 'attachment; filename="audit_log.csv"'
         return resp
 

@@ -16,6 +16,7 @@ from sqlalchemy import delete
 from .. import store
 from ..auth import service as auth
 from ..auth.policy import ADMINS, ANALYSTS
+from ..exports import safe_filename
 from ..imports import (ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES, ImportRefused, StoreUnavailable, check_upload,
                        import_return, list_versions, original_file, restore_version)
 from .security import csrf_token, page, principal, require_role
@@ -206,5 +207,6 @@ def install_uploads(server: Flask, mgr) -> None:
             return Response("Not found", 404, mimetype="text/plain")
         audit("download", "ok", f"/versions/{version_id}/file")
         resp = Response(f.content, mimetype="application/octet-stream")
-        resp.headers["Content-Disposition"] = f'attachment; filename="{f.filename}"'
+        resp.headers["Content-Disposition"] = f'attachment; filename="{safe_filename(f.filename)}"'
+        resp.headers["Cache-Control"] = "no-store"
         return resp

@@ -1,0 +1,51 @@
+"""The one table of page addresses: which paths are pages, and which page each one is.
+
+The router callback draws the page a path names, and the gate answers 404 for a path that names
+no page, before the app shell is served. Pure: no Dash, no Flask.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .registry import Registry
+
+
+@dataclass(frozen=True)
+class PageMatch:
+    page: str  # "overview", "about", "metric", "topic"
+    params: dict = field(default_factory=dict)
+
+
+#: path pattern -> page name. ``<metric>`` is a registry metric id, ``<topic>`` a registry topic id.
+PAGES: tuple[tuple[str, str], ...] = (
+    ("/", "overview"),
+    ("/about", "about"),
+    ("/metric/<metric>", "metric"),
+    ("/topic/<topic>", "topic"),
+)
+
+
+def normalise(path: str | None) -> str:
+    return ((path if isinstance(path, str) else "/").rstrip("/")) or "/"
+
+
+def match_page(path: str | None, registry: Registry) -> PageMatch | None:
+    """The page a path names, or None when it names none (an unknown metric or topic included)."""
+    parts = [p for p in normalise(path).split("/") if p]
+    for pattern, page in PAGES:
+        want = [p for p in pattern.split("/") if p]
+        if len(want) != len(parts):
+            continue
+        params = {}
+        for w, got in zip(want, parts):
+            if w.startswith("<"):
+                params[w[1:-1]] = got
+            elif w != got:
+                break
+        else:
+            if "metric" in params and registry.get(params["metric"]) is None:
+                return None
+            if "topic" in params and params["topic"] not in {t.id for t in registry.topics}:
+                return None
+            return PageMatch(page, params)
+    return None
