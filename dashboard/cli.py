@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import sys
@@ -60,9 +59,9 @@ def cmd_scorecard(args) -> int:
                    "metrics": records}, sys.stdout, indent=2, default=str)
         print()
     elif args.format == "csv":
-        w = csv.DictWriter(sys.stdout, fieldnames=list(records[0].keys()) if records else FIELDS)
-        w.writeheader()
-        w.writerows(records)
+        from .exports import records_csv
+
+        sys.stdout.write(records_csv(records, list(records[0].keys()) if records else FIELDS))
     else:
         print(f"{area['name']} ({area['old_code']}, {area['code']}) - data version {snap.version_id}"
               + (f" - as of {args.as_of.isoformat()}" if args.as_of else ""))

@@ -259,10 +259,10 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
         try:
             snap = mgr.snapshot()
         except NoData:
-            return jsonify(status="no data"), 503
+            return jsonify(status="no data: the database has not been built"), 503
         except Exception as exc:  # noqa: BLE001 - health must answer, not raise
             log.warning("health check failed: %s", type(exc).__name__)
-            return jsonify(status="unavailable"), 503
+            return jsonify(status="unavailable: the database cannot be reached"), 503
         newest = snap.newest_period
         return jsonify(status="ok", data_version=snap.version_id, newest_data=newest.isoformat() if newest else None)
 

@@ -247,5 +247,7 @@ def test_the_original_file_is_returned_to_analysts_and_admins(clients, eng, regi
         resp = clients[role].get(f"/versions/{v}/file")
         assert resp.status_code == 200, role
         assert resp.get_data() == data
-        assert 't2009 (final).csv' in resp.headers["Content-Disposition"]
+        # the stored name, made safe for a header: letters, digits, dot, dash and underscore only
+        assert resp.headers["Content-Disposition"] == 'attachment; filename="t2009__final_.csv"'
+        assert resp.headers["Cache-Control"] == "no-store"
     assert clients["analyst"].get(f"/versions/{max_version(eng) + 50}/file").status_code == 404

@@ -22,7 +22,8 @@ from .conftest import (
 )
 
 MAX_GRAPHS = 12
-STATIC_PATHS = ["/", "/about", "/no-such-page", "/metric/not_a_metric", "/topic/not_a_topic"]
+STATIC_PATHS = ["/", "/about"]
+NOT_PAGES = ["/no-such-page", "/metric/not_a_metric", "/topic/not_a_topic"]  # 404 before the shell is served
 RAG_WORDS = ("Red", "Amber", "Green")
 
 
@@ -54,6 +55,11 @@ def test_every_page_path_serves_the_accessible_index(client, raw_metrics, raw_to
         assert '<html lang="en-GB">' in html, path
         assert '<a class="skip-link" href="#main">' in html, path
         assert '<script id="_dash-config" type="application/json">' in html, path
+    for path in NOT_PAGES:
+        resp = client.get(path)
+        assert resp.status_code == 404, path
+        assert '<html lang="en-GB">' in resp.get_data(as_text=True)  # an accessible page, without the app
+        assert "_dash-config" not in resp.get_data(as_text=True)
 
 
 # --------------------------------------------------------------------------- 2. layout and callback graph
