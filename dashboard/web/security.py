@@ -116,7 +116,7 @@ def page(title: str, body: str, status: int = 200) -> Response:
 <link rel="stylesheet" href="/assets/00-bootstrap-5.3.9.min.css"><link rel="stylesheet" href="/assets/style.css">
 </head><body><a class="skip-link" href="#main">Skip to main content</a>
 <header class="site-header"><div class="container-xl"><a class="brand" href="/">Safeguarding performance</a></div></header>
-<main id="main" class="container-xl" tabindex="-1"><h1>{escape(title)}</h1>{body}</main>
+<main id="main" class="container-xl" tabindex="-1"><h1 id="page-heading">{escape(title)}</h1>{body}</main>
 <footer class="site-footer"><div class="container-xl"><a href="/accessibility">Accessibility statement</a></div></footer>
 </body></html>"""
     return Response(html, status=status, mimetype="text/html")
@@ -162,6 +162,8 @@ def same_origin() -> bool:
     """For a state-changing request: its Origin (or, without one, its Referer) is this site, or absent."""
     site = f"{request.scheme}://{request.host}".lower()
     origin = request.headers.get("Origin")
+    if origin == "null":  # an opaque origin: a sandboxed frame, a data: page, or a no-referrer cross-site form
+        return False
     if origin:
         return origin.rstrip("/").lower() == site
     referer = request.headers.get("Referer")
@@ -367,7 +369,10 @@ def install_security(app, mgr, settings: Settings) -> None:
         h = resp.headers
         h["Content-Security-Policy"] = csp
         h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "no-referrer"
+        # same-origin: no address leaves for another site, and our own forms still carry their Origin (under
+        # no-referrer a browser sends "Origin: null", which cannot be told from a cross-site form). The link
+        # exchange keeps its own no-referrer.
+        h.setdefault("Referrer-Policy", "same-origin")
         h["X-Frame-Options"] = "DENY"
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
         if settings.secure_cookies:

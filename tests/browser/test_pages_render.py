@@ -82,7 +82,6 @@ PAGES = (
     + [pytest.param(f"/topic/{tid}", title, None, id=f"topic-{tid}") for tid, title in TOPIC_TITLES.items()]
     + [
         pytest.param("/about", "About the data", None, id="about"),
-        pytest.param(UNKNOWN_PATH, "Page not found", None, id="unknown-path"),
         pytest.param("/?la=202", "Performance scorecard", "202", id="overview-la-202"),
         pytest.param("/metric/cp_rate_31mar?la=908&cmp=england,region,sn", METRIC_TITLES["cp_rate_31mar"], "908",
                      id="metric-la-908-all-comparators"),
@@ -109,10 +108,9 @@ def test_page_renders(dash_duo, product_app, built_db, path, heading, authority)
     if path.startswith("/topic/"):
         assert graphs, "a topic page draws at least one chart"
 
-    if path != UNKNOWN_PATH:  # see test_unknown_path_shows_as_at
-        as_at = duo.find_element("#as-at")
-        assert as_at.is_displayed()
-        assert as_at.text.startswith("Data as at:"), as_at.text
+    as_at = duo.find_element("#as-at")
+    assert as_at.is_displayed()
+    assert as_at.text.startswith("Data as at:"), as_at.text
 
     if authority is not None:  # the authority named in the query, not the configured one
         name = area_name(built_db, authority)
@@ -150,9 +148,17 @@ def test_accessibility_statement_renders(dash_duo, product_app):
     assert console_errors(duo) == []
 
 
-def test_unknown_path_shows_as_at(dash_duo):
-    open_page(dash_duo, UNKNOWN_PATH, "Page not found")
-    assert dash_duo.find_element("#as-at").is_displayed()
+def test_unknown_path_is_an_accessible_404_page(dash_duo, product_app):
+    """A path that names no page is answered 404 by the server, before the app shell: a plain page
+    with its heading, title, language, skip link and a way back, and nothing else in the console."""
+    duo = dash_duo
+    duo.driver.get(urljoin(duo.server_url, UNKNOWN_PATH))
+    duo.wait_for_text_to_equal("#page-heading", "Page not found", timeout=WAIT)
+    assert duo.driver.title == f"Page not found - {product_app.title}"
+    assert duo.driver.execute_script("return document.documentElement.getAttribute('lang')") == "en-GB"
+    assert duo.find_element("a.skip-link").get_attribute("href").endswith("#main")
+    assert duo.find_element("main a[href='/']").is_displayed()
+    assert [e for e in console_errors(duo) if "status of 404" not in str(e.get("message", e))] == []
 
 
 def test_topic_page_element_ids_are_unique(dash_duo):

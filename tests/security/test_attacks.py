@@ -352,3 +352,14 @@ def test_opening_an_inspector_link_ends_the_staff_session(app, engine, deps):
     with Session(engine) as s:
         ended = s.scalars(select(AuthSession).where(AuthSession.ended_reason == "inspector link opened")).all()
     assert ended
+
+
+def test_an_opaque_origin_is_cross_site(app, engine):
+    name = staff_user(engine, "viewer")
+    client = new_client(app)
+    html = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    resp = client.post("/login", data={"username": name, "password": ROLE_PASSWORD, "csrf_token": token},
+                       headers={"Origin": "null"})
+    assert resp.status_code == 403
+    assert client.get("/login").headers["Referrer-Policy"] == "same-origin"
