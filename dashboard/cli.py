@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import json
 import sys
@@ -60,9 +59,11 @@ def cmd_scorecard(args) -> int:
                    "metrics": records}, sys.stdout, indent=2, default=str)
         print()
     elif args.format == "csv":
-        w = csv.DictWriter(sys.stdout, fieldnames=list(records[0].keys()) if records else FIELDS)
-        w.writeheader()
-        w.writerows(records)
+        from .exports import records_csv
+
+        # One rule for every CSV the product writes: agency names and target sources that begin
+        # with =, +, - or @ are neutralised so that a spreadsheet does not run them.
+        sys.stdout.write(records_csv(records, list(records[0].keys()) if records else FIELDS))
     else:
         print(f"{area['name']} ({area['old_code']}, {area['code']}) - data version {snap.version_id}"
               + (f" - as of {args.as_of.isoformat()}" if args.as_of else ""))

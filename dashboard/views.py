@@ -6,7 +6,6 @@ exactly what the chart beside it draws.
 from __future__ import annotations
 
 import datetime as dt
-import io
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -15,6 +14,7 @@ import pandas as pd
 from .analysis.scorecard import ScorecardRow, build_scorecard, scorecard_row
 from .analysis.series import ENGLAND, cell_series, headline_cell, neighbour_median
 from .data import Snapshot
+from .exports import frame_csv
 from .figures import chart_data, trend_figure
 from .formatting import value_text
 from .registry import Metric, Registry, Unit
@@ -212,13 +212,14 @@ CSV_COLUMNS = ["series", "period", "period_end", "value", "numerator", "denomina
 
 
 def to_csv(df: pd.DataFrame, columns: list[str], provenance: dict[str, str]) -> str:
-    """CSV text with provenance columns repeated on every row, so a copied extract keeps them."""
+    """CSV text with provenance columns repeated on every row, so a copied extract keeps them.
+
+    Written by :func:`dashboard.exports.frame_csv`: text that a spreadsheet would run as a formula
+    (an agency, a target source or a note beginning with ``=``, ``+``, ``-`` or ``@``) is neutralised."""
     out = df[columns].copy() if not df.empty else pd.DataFrame(columns=columns)
     for k, v in provenance.items():
         out[k] = v
-    buf = io.StringIO()
-    out.to_csv(buf, index=False, lineterminator="\n")
-    return buf.getvalue()
+    return frame_csv(out)
 
 
 def provenance(ctx: Context) -> dict[str, str]:

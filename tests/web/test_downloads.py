@@ -208,3 +208,19 @@ def test_inspector_cannot_download_another_authority(inspector_client, url):
     resp = inspector_client.get(url)
     assert resp.status_code == 403, url
     assert resp.mimetype != "text/csv"
+
+
+def test_scorecard_csv_neutralises_formula_text(client, monkeypatch):
+    """The web scorecard download uses the same export rule as every CSV: formula text gets a leading quote."""
+    from dashboard.analysis.scorecard import ScorecardRow
+
+    original = ScorecardRow.as_record
+
+    def record(self):
+        return original(self) | {"agency": "=1+1", "target_source": "@SUM(A1)"}
+
+    monkeypatch.setattr(ScorecardRow, "as_record", record)
+    _, rows, _ = _get_csv(client, "/download/scorecard.csv")
+    assert rows
+    assert {r["agency"] for r in rows} == {"'=1+1"}
+    assert {r["target_source"] for r in rows} == {"'@SUM(A1)"}
