@@ -136,6 +136,8 @@ class Metric(_Strict):
     suppression: Suppression = Suppression()
     comparable_with: str | None = None  # id of the published metric a local one shadows
     notes: str = ""
+    # the first year a figure can plausibly be for: a period ending before 1 January of it is refused on import
+    earliest_year: int = Field(default=2000, ge=1900, le=2100)
 
     @field_validator("targets")
     @classmethod
