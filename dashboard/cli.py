@@ -302,11 +302,12 @@ def make_parser() -> argparse.ArgumentParser:
     im.add_argument("--user", default="cli", help="who is loading it, for the version and audit log")
     im.set_defaults(func=cmd_import)
 
-    v = sub.add_parser("versions", help="list data versions, or restore an earlier import")
+    v = sub.add_parser("versions", help="list data versions, or restore an earlier one")
     vs = v.add_subparsers(dest="versions_command", required=True, metavar="ACTION")
     vl = vs.add_parser("list", help="list data versions, newest first")
     vl.set_defaults(func=cmd_versions_list)
-    vr = vs.add_parser("restore", help="make an earlier import current again (as a new version)")
+    vr = vs.add_parser("restore", help="make an earlier version current again, as a new version: an import's "
+                       "figures and targets, or (for a build version) the published data with no imports")
     vr.add_argument("id", type=int)
     vr.add_argument("--user", default="cli")
     vr.set_defaults(func=cmd_versions_restore)

@@ -102,6 +102,25 @@ class Target(_Strict):
         return True
 
 
+def _get(t, key: str):
+    return t.get(key) if isinstance(t, dict) else getattr(t, key)
+
+
+def target_replaces(new, old) -> bool:
+    """True when target ``new`` (imported) replaces target ``old`` of the same metric.
+
+    The rule for imported targets (docs/data-format.md, "Targets"): an imported target replaces
+    only the targets with the same agency (blank: all agencies) whose periods overlap its own
+    (a blank start or end is open). Targets for other agencies, or for periods that do not
+    overlap, stay in force. Works on :class:`Target` objects and on dicts with the same keys.
+    """
+    if (_get(new, "agency") or "") != (_get(old, "agency") or ""):
+        return False
+    n0, n1 = _get(new, "start") or dt.date.min, _get(new, "end") or dt.date.max
+    o0, o1 = _get(old, "start") or dt.date.min, _get(old, "end") or dt.date.max
+    return n0 <= o1 and o0 <= n1
+
+
 class Tolerance(_Strict):
     value: float = Field(ge=0)
     kind: Literal["absolute", "relative"] = "absolute"
