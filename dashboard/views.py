@@ -208,7 +208,7 @@ def _metric_view(ctx: Context, metric: Metric) -> MetricView:
 
 
 CSV_COLUMNS = ["series", "period", "period_end", "value", "numerator", "denominator", "status", "target", "rag",
-               "source", "illustrative"]
+               "source", "illustrative", "note"]
 
 
 def to_csv(df: pd.DataFrame, columns: list[str], provenance: dict[str, str]) -> str:
