@@ -492,14 +492,16 @@ def _merged_ranges(data: bytes) -> dict[str, list[str]]:
                 path = targets.get(rid or "")
                 if name is None or path is None or path not in names:
                     continue
-                with z.open(path) as f:
-                    xml = f.read()
-                at = xml.find(b"mergeCell")
-                if at < 0:
-                    continue
-                ranges = [r.decode("ascii").upper() for r in _RE_MERGE.findall(xml, max(0, at - 16))]
+                ranges: dict[str, None] = {}
+                with z.open(path) as f:  # read in pieces: a sheet's XML can be far larger than the file
+                    tail = b""
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        buf = tail + chunk
+                        if b"mergeCell" in buf:
+                            ranges.update((r.decode("ascii").upper(), None) for r in _RE_MERGE.findall(buf))
+                        tail = buf[-256:]
                 if ranges:
-                    out[name] = ranges
+                    out[name] = list(ranges)
             return out
     except Exception:  # noqa: BLE001 - only a check added to the reading; openpyxl reports a damaged file
         return {}
@@ -792,6 +794,7 @@ class _Checker:
         self.registry = registry
         self.metrics: dict[str, Metric] = {m.id: m for m in registry.metrics}
         self.metrics_lower = {m.id.lower(): m for m in registry.metrics}
+        self.whole_parts = {m.id: _whole_parts(m) for m in registry.metrics}
         self.area_codes = {str(k).strip().upper(): v for k, v in area_codes.items()}
         self.default_area = default_area
         self.problems: list[Problem] = []
@@ -979,7 +982,7 @@ def _unmangled(text: str) -> str | None:
 def _check_mojibake(chk: _Checker, table: _Table, n: int, cells: list[_Cell], header: list[_Cell]) -> None:
     """Report every text cell that holds mis-decoded characters, such as "CafÃ© staff â€“"."""
     for i, c in enumerate(cells):
-        if not isinstance(c.raw, str) or c.blank:
+        if not isinstance(c.raw, str) or c.blank or c.raw.isascii():
             continue
         m = _RE_MOJIBAKE.search(c.raw)
         if m is None:
@@ -1261,7 +1264,7 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
     value = status = None
     num = den = published = None
     if metric is not None and len(nums) == 3:
-        value, status, num, den, published = _values(metric, nums, bad)
+        value, status, num, den, published = _values(metric, nums, bad, chk.whole_parts[metric.id])
 
     errors_now = chk.error_count
     if errors_now > errors_before or metric is None or area is None or period_end is None:
@@ -1305,7 +1308,7 @@ def _code_from_date(chk: _Checker, dim: str, d: dt.date) -> str | None:
     return codes.pop() if len(codes) == 1 else None
 
 
-def _values(metric: Metric, nums: dict[str, _Num], bad) -> tuple:
+def _values(metric: Metric, nums: dict[str, _Num], bad, whole: bool) -> tuple:
     """(value, status, numerator, denominator, value as given), reporting the number rules.
 
     Each cell's own faults are reported, and so is every rule between cells whose cells are
@@ -1341,7 +1344,6 @@ def _values(metric: Metric, nums: dict[str, _Num], bad) -> tuple:
         bad("out_of_range", "denominator", f"the value made from the numerator {_fmt(n.value)} and the denominator "
             f"{_fmt(d.value)} is too large to be real: check the denominator")
         faulty.add("denominator")
-    whole = _whole_parts(metric)
     for key, x in (("value", v), ("numerator", n), ("denominator", d)):
         if key in faulty or x.value is None or x.value == int(x.value):
             continue
