@@ -3,9 +3,9 @@
 Each test gets its own copy of the database built from data/: SQLite, and PostgreSQL when
 DASHBOARD_TEST_DATABASE_URL is set. An import is one new data version holding the original file,
 its SHA-256, who loaded it and the validation report; the import layer is copied forward with the
-file's rows replacing the cells they name; targets in a file replace the registry's for their
-metric; a restore copies an earlier layer into a new version; a rebuild from data/ leaves the
-import layer alone.
+file's rows replacing the cells they name; a target in a file replaces only the targets (registry or
+imported) of its metric and agency whose periods overlap it; a restore copies an earlier layer (or, for
+a build version, none) into a new version; a rebuild from data/ leaves the import layer alone.
 """
 from __future__ import annotations
 
