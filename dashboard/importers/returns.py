@@ -29,14 +29,15 @@ import datetime as dt
 import difflib
 import hashlib
 import io
+import logging
 import math
 import re
 import warnings
-import logging
 import zipfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from html import unescape
 from pathlib import PurePosixPath, PureWindowsPath
 
 from ..analysis.rates import SUPPRESSION_SYMBOLS, caseload, parse_published, percentage, rate_per_10000
@@ -461,8 +462,6 @@ def _attr(tag: bytes, name: bytes) -> str | None:
     m = re.search(rb"(?:^|\s)" + name + rb"=\"([^\"]*)\"", tag)
     if m is None:
         return None
-    from html import unescape
-
     return unescape(m[1].decode("utf-8", "replace"))
 
 
