@@ -61,6 +61,8 @@ def cmd_scorecard(args) -> int:
     elif args.format == "csv":
         from .exports import records_csv
 
+        # One rule for every CSV the product writes: agency names and target sources that begin
+        # with =, +, - or @ are neutralised so that a spreadsheet does not run them.
         sys.stdout.write(records_csv(records, list(records[0].keys()) if records else FIELDS))
     else:
         print(f"{area['name']} ({area['old_code']}, {area['code']}) - data version {snap.version_id}"
@@ -341,11 +343,12 @@ def make_parser() -> argparse.ArgumentParser:
     im.add_argument("--user", default="cli", help="who is loading it, for the version and audit log")
     im.set_defaults(func=cmd_import)
 
-    v = sub.add_parser("versions", help="list data versions, or restore an earlier import")
+    v = sub.add_parser("versions", help="list data versions, or restore an earlier one")
     vs = v.add_subparsers(dest="versions_command", required=True, metavar="ACTION")
     vl = vs.add_parser("list", help="list data versions, newest first")
     vl.set_defaults(func=cmd_versions_list)
-    vr = vs.add_parser("restore", help="make an earlier import current again (as a new version)")
+    vr = vs.add_parser("restore", help="make an earlier version current again, as a new version: an import's "
+                       "figures and targets, or (for a build version) the published data with no imports")
     vr.add_argument("id", type=int)
     vr.add_argument("--user", default="cli")
     vr.set_defaults(func=cmd_versions_restore)

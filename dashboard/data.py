@@ -107,12 +107,16 @@ class Snapshot:
         return got
 
     def effective_registry(self, registry: Registry) -> Registry:
-        """The registry with imported targets in force: for a metric that has any, they replace the file's."""
+        """The registry with imported targets in force.
+
+        An imported target replaces only the registry's targets for the same metric and agency
+        whose periods overlap it (:func:`dashboard.registry.target_replaces`); the others stay.
+        """
         if self.targets.empty:
             return registry
 
         def make() -> Registry:
-            from .registry import Target, Tolerance
+            from .registry import Target, Tolerance, target_replaces
 
             metrics = []
             for m in registry.metrics:
@@ -120,12 +124,13 @@ class Snapshot:
                 if t.empty:
                     metrics.append(m)
                     continue
-                targets = [Target(value=r.value, source=r.source, start=_date_or_none(r.start),
-                                  end=_date_or_none(r.end), agency=r.agency if isinstance(r.agency, str) and r.agency
-                                  else None, illustrative=bool(r.illustrative)) for r in t.itertuples()]
+                imported = [Target(value=r.value, source=r.source, start=_date_or_none(r.start),
+                                   end=_date_or_none(r.end), agency=r.agency if isinstance(r.agency, str) and r.agency
+                                   else None, illustrative=bool(r.illustrative)) for r in t.itertuples()]
+                kept = [old for old in m.targets if not any(target_replaces(new, old) for new in imported)]
                 tol = next(((r.tolerance, r.tolerance_kind) for r in t.itertuples() if r.tolerance is not None
                             and not pd.isna(r.tolerance)), None)
-                update = {"targets": targets}
+                update = {"targets": imported + kept}
                 if tol:
                     kind = tol[1] if isinstance(tol[1], str) and tol[1] else "absolute"
                     update["tolerance"] = Tolerance(value=tol[0], kind=kind)

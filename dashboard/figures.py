@@ -70,7 +70,8 @@ def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame, comparator
     """The long table a trend chart draws, and exactly what its table and CSV show.
 
     Columns: series, period, period_end, value, numerator, denominator, status, target, rag, rag_status,
-    source, illustrative.
+    source, illustrative, note. ``note`` is the row's note as plain text ("" for none); for external
+    viewers a suppressed row's note is already the fixed suppression text.
     """
     rows = []
     for r in la_series.itertuples(index=False):
@@ -82,7 +83,8 @@ def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame, comparator
                      "denominator": None if is_missing(r.denominator) else r.denominator,
                      "status": r.status or "", "target": t.value if t else None, "rag": res.label,
                      "rag_status": res.status.value,
-                     "source": r.source_title, "illustrative": bool(r.illustrative)})
+                     "source": r.source_title, "illustrative": bool(r.illustrative),
+                     "note": _note(getattr(r, "note", None))})
     for name, df in comparators.items():
         for r in df.itertuples(index=False):
             value = None if is_missing(r.value) else float(r.value)
@@ -90,13 +92,27 @@ def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame, comparator
                          "numerator": getattr(r, "numerator", None), "denominator": getattr(r, "denominator", None),
                          "status": getattr(r, "status", "") or "", "target": None, "rag": "", "rag_status": "",
                          "source": getattr(r, "source_title", "Median of statistical neighbours"),
-                         "illustrative": bool(getattr(r, "illustrative", False))})
+                         "illustrative": bool(getattr(r, "illustrative", False)),
+                         "note": _note(getattr(r, "note", None))})
     cols = ["series", "period", "period_end", "value", "numerator", "denominator", "status", "target", "rag",
-            "rag_status", "source", "illustrative"]
+            "rag_status", "source", "illustrative", "note"]
     out = pd.DataFrame(rows, columns=cols)
     for col in ("numerator", "denominator"):
         out[col] = out[col].astype(object).where(out[col].notna(), None)
     return out
+
+
+def _note(value) -> str:
+    """A row's note as plain text: "" for none (None, NaN)."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return str(value).strip()
+
+
+def hover_text(text: str) -> str:
+    """Text for a Plotly hover label, shown as typed: Plotly reads a few HTML tags and entities in hover
+    text, so &, < and > are written as entities (which it shows as the characters)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def trend_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str) -> dict:
@@ -156,8 +172,10 @@ def trend_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str) -
         "line": {"color": PALETTE["la"], "width": 3},
         "marker": {"size": 11, "color": [RAG_COLOURS[s] for s in statuses],
                    "symbol": [RAG_MARKERS[s] for s in statuses], "line": {"color": "#FFFFFF", "width": 1}},
-        "customdata": [[r["rag"], "Illustrative" if r["illustrative"] else ""] for r in la],
-        "hovertemplate": f"%{{y:{fmt}}}{suffix} %{{customdata[0]}} %{{customdata[1]}}<extra>{la_name}</extra>",
+        "customdata": [[r["rag"], "Illustrative" if r["illustrative"] else "",
+                        f"<br>Note: {hover_text(r['note'])}" if r.get("note") else ""] for r in la],
+        "hovertemplate": (f"%{{y:{fmt}}}{suffix} %{{customdata[0]}} %{{customdata[1]}}%{{customdata[2]}}"
+                          f"<extra>{la_name}</extra>"),
     })
     return {"data": traces, "layout": layout}
 

@@ -26,7 +26,7 @@ from .analysis.quality import breakdown_total_warnings
 from .build import IMPORT_SOURCE_PREFIX
 from .importers.returns import ParsedReturn, parse_return
 from .periods import period_label
-from .registry import Registry
+from .registry import Registry, target_replaces
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,9 @@ class ImportReport:
     dry_run: bool = False
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    rows_in_file: int = 0
-    targets_in_file: int = 0
+    rows_in_file: int = 0  # rows of figures read from the file (in a refused file: read, not loaded)
+    targets_in_file: int = 0  # target rows read from the file
+    read: bool = False  # the file was read (False when refused before reading it: size, type)
     added: int = 0
     changed: int = 0
     unchanged: int = 0
@@ -67,6 +68,10 @@ class ImportReport:
     version_id: int | None = None
     duplicate_of: int | None = None
     details: list[dict] = field(default_factory=list)  # every problem and warning, field by field
+    # targets in force that the file adds, changes or removes (registry and earlier imports), in words
+    targets_added: list[str] = field(default_factory=list)
+    targets_changed: list[str] = field(default_factory=list)
+    targets_removed: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return {k: v for k, v in self.__dict__.items()}
@@ -75,9 +80,17 @@ class ImportReport:
         head = (f"{self.filename}: {'accepted' if self.accepted else 'REFUSED'}"
                 + (" (dry run: nothing written)" if self.dry_run else "")
                 + (f" as data version {self.version_id}" if self.version_id else ""))
-        lines = [head, f"  rows in file: {self.rows_in_file}; targets: {self.targets_in_file}"]
+        lines = [head]
+        if self.read:
+            lines.append(f"  rows in file: {self.rows_in_file}; targets: {self.targets_in_file}" if self.accepted else
+                         f"  rows read: {self.rows_in_file}; target rows read: {self.targets_in_file} (none loaded)")
         if self.accepted:
             lines.append(f"  changes: {self.added} added, {self.changed} changed, {self.unchanged} unchanged")
+            for title, items in (("target(s) added", self.targets_added), ("target(s) changed", self.targets_changed),
+                                 ("target(s) removed (replaced by the file's)", self.targets_removed)):
+                if items:
+                    lines.append(f"  {len(items)} {title}:")
+                    lines += [f"    - {t}" for t in items]
         if self.problems:
             lines.append(f"  {len(self.problems)} problem(s) to fix:")
             lines += [f"    - {p}" for p in self.problems]
@@ -96,6 +109,13 @@ def check_upload(filename: str, size: int) -> str | None:
     if size == 0:
         return f"{filename}: the file is empty"
     return None
+
+
+def area_name_map(engine: Engine) -> dict[str, str]:
+    """Area name -> the code an analyst writes (DfE code where there is one, else GSS), for suggestions."""
+    with engine.connect() as c:
+        rows = c.execute(select(store.Area.name, store.Area.code, store.Area.old_code)).all()
+    return {name: str(old or code) for name, code, old in rows if name}
 
 
 def area_code_map(engine: Engine) -> dict[str, str]:
@@ -151,8 +171,10 @@ def import_return(engine: Engine, registry: Registry, data: bytes, filename: str
         raise ImportRefused(reason, report)
     try:
         codes = area_code_map(engine)
-        parsed: ParsedReturn = parse_return(data, filename, registry, codes, default_area=default_area)
-        report.rows_in_file, report.targets_in_file = len(parsed.rows), len(parsed.targets)
+        parsed: ParsedReturn = parse_return(data, filename, registry, codes, default_area=default_area,
+                                            area_names=area_name_map(engine))
+        report.rows_in_file, report.targets_in_file = parsed.rows_read, parsed.targets_read
+        report.read = parsed.file_type != ""
         report.problems = [str(p) for p in parsed.errors]
         report.warnings = [str(p) for p in parsed.warnings]
         report.details = [{"severity": p.severity, "file": p.file, "sheet": p.sheet, "row": p.row, "column": p.column,
@@ -210,6 +232,8 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
                 report.changed += 1
                 stats["changed"] += 1
             new_rows[k] = r
+        current_targets = _current_targets(conn, import_v)
+        _target_changes(registry, current_targets, parsed.targets, report)
         report.accepted = True
         if dry_run:
             s.rollback()
@@ -248,7 +272,7 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
             s.execute(insert(store.QualityFlag), [
                 {k: f[k] for k in ("metric_id", "area_code", "period_end", "severity", "message")}
                 | {"source_id": int(f["source_key"]), "version_id": version.id} for f in flags])
-        targets = _merge_targets(_current_targets(conn, import_v), parsed.targets)
+        targets = _merge_targets(current_targets, parsed.targets)
         if targets:
             s.execute(insert(store.ImportedTarget), [t | {"version_id": version.id} for t in targets])
         s.add(store.VersionFile(version_id=version.id, filename=report.filename, sha256=report.sha256, size=len(data),
@@ -286,33 +310,100 @@ def _clean(r: dict) -> dict:
     return out
 
 
+TARGET_KEYS = ["metric_id", "value", "start", "end", "agency", "source", "tolerance", "tolerance_kind",
+               "illustrative"]
+
+
 def _merge_targets(current: list[dict], loaded: list[dict]) -> list[dict]:
-    """The file's targets replace the current ones for each metric they name; others carry forward."""
-    named = {t["metric_id"] for t in loaded}
-    keep = ["metric_id", "value", "start", "end", "agency", "source", "tolerance", "tolerance_kind", "illustrative"]
-    out = [t for t in current if t["metric_id"] not in named]
-    out += [{k: t.get(k) for k in keep} for t in loaded]
+    """The import layer's targets after a file: each of the file's targets replaces only the earlier
+    imported targets with the same metric and agency whose periods overlap it; the others carry forward.
+
+    (The registry's targets are replaced by the same rule where the layer is read:
+    ``Snapshot.effective_registry``.)
+    """
+    out = [t for t in current
+           if not any(n["metric_id"] == t["metric_id"] and target_replaces(n, t) for n in loaded)]
+    out += [{k: t.get(k) for k in TARGET_KEYS} for t in loaded]
     for t in out:
         t["illustrative"] = bool(t.get("illustrative"))
     return out
 
 
+def _in_force(registry: Registry, imported: list[dict]) -> list[dict]:
+    """The targets in force now: the registry's not replaced by an imported one, and the imported ones."""
+    out = []
+    for m in registry.metrics:
+        mine = [t for t in imported if t["metric_id"] == m.id]
+        for t in m.targets:
+            if not any(target_replaces(n, t) for n in mine):
+                out.append({"metric_id": m.id, "value": t.value, "start": t.start, "end": t.end,
+                            "agency": t.agency, "source": t.source, "illustrative": t.illustrative,
+                            "tolerance": None, "tolerance_kind": None, "_from": "registry"})
+    out += [dict(t, _from="an earlier import") for t in imported]
+    return out
+
+
+def _target_text(t: dict) -> str:
+    def day(d) -> str:
+        return f"{d:%d/%m/%Y}" if d else "open"
+
+    who = t.get("agency") or "all agencies"
+    return (f"'{t['metric_id']}' for {who}, {day(t.get('start'))} to {day(t.get('end'))}: {t['value']:g} "
+            f"({t.get('source') or 'no source'})")
+
+
+def _target_changes(registry: Registry, current: list[dict], loaded: list[dict], report: ImportReport) -> None:
+    """Fill the report's lists of targets added, changed and removed by the file's targets."""
+    in_force = _in_force(registry, current)
+    for new in loaded:
+        hit = [t for t in in_force if t["metric_id"] == new["metric_id"] and target_replaces(new, t)]
+        same_span = [t for t in hit if (t["start"], t["end"]) == (new.get("start"), new.get("end"))]
+        if not hit:
+            report.targets_added.append(_target_text(new))
+        for t in hit:
+            if t in same_span:
+                if (t["value"], t["source"], bool(t["illustrative"])) == (new["value"], new.get("source"),
+                                                                          bool(new.get("illustrative"))):
+                    continue  # the same target again
+                report.targets_changed.append(f"{_target_text(t)} becomes {new['value']:g} "
+                                              f"({new.get('source')}) [was from {t['_from']}]")
+            else:
+                report.targets_removed.append(f"{_target_text(t)} [from {t['_from']}], replaced by "
+                                              f"{_target_text(new)}")
+        in_force = [t for t in in_force if not any(t is h for h in hit)]
+
+
 def restore_version(engine: Engine, version_id: int, *, user: str) -> int:
-    """Make an earlier import (or restore) version current again, as a new version. Returns its id."""
+    """Make an earlier version current again, as a new (restore) version. Returns its id.
+
+    An import or restore version: its import layer (figures and targets) is copied into the new
+    version. A build version (the published data, built from data/): the new version has an empty
+    import layer, so the dashboard shows the published data (the newest build) with no imported
+    figures or targets. The build layer itself is never changed by a restore.
+    """
     now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     try:
         with store.session_scope(engine) as s:
             _lock_imports(s)
             old = s.get(store.DataVersion, version_id)
-            if old is None or old.kind not in ("import", "restore"):
-                raise ValueError(f"data version {version_id} is not an import that can be restored")
+            if old is None:
+                raise ValueError(f"data version {version_id} does not exist: `versions list` (or the data "
+                                 "versions page) lists the versions that can be restored")
+            if old.kind not in ("import", "restore", "build"):
+                raise ValueError(f"data version {version_id} ({old.kind}) cannot be restored")
             conn = s.connection()
-            layer = _current_layer(conn, version_id)
-            targets = _current_targets(conn, version_id)
-            version = store.DataVersion(created_at=now, kind="restore",
-                                        label=f"Restore of data version {version_id} ({old.label})",
+            if old.kind == "build":
+                layer, targets = _current_layer(conn, None), []
+                label = (f"Restore of data version {version_id} (published data only: no imported figures or "
+                         "targets)")
+            else:
+                layer = _current_layer(conn, version_id)
+                targets = _current_targets(conn, version_id)
+                label = f"Restore of data version {version_id} ({old.label})"
+            version = store.DataVersion(created_at=now, kind="restore", label=label[:200],
                                         fingerprint=old.fingerprint, created_by=user, rows=len(layer),
-                                        restored_from=version_id, filename=old.filename)
+                                        restored_from=version_id,
+                                        filename=old.filename if old.kind != "build" else None)
             s.add(version)
             s.flush()
             rows = [_clean(r) | {"version_id": version.id} for r in layer.to_dict("records")]

@@ -133,6 +133,25 @@ class Target(_Strict):
         return True
 
 
+def _get(t, key: str):
+    return t.get(key) if isinstance(t, dict) else getattr(t, key)
+
+
+def target_replaces(new, old) -> bool:
+    """True when target ``new`` (imported) replaces target ``old`` of the same metric.
+
+    The rule for imported targets (docs/data-format.md, "Targets"): an imported target replaces
+    only the targets with the same agency (blank: all agencies) whose periods overlap its own
+    (a blank start or end is open). Targets for other agencies, or for periods that do not
+    overlap, stay in force. Works on :class:`Target` objects and on dicts with the same keys.
+    """
+    if (_get(new, "agency") or "") != (_get(old, "agency") or ""):
+        return False
+    n0, n1 = _get(new, "start") or dt.date.min, _get(new, "end") or dt.date.max
+    o0, o1 = _get(old, "start") or dt.date.min, _get(old, "end") or dt.date.max
+    return n0 <= o1 and o0 <= n1
+
+
 class Tolerance(_Strict):
     value: float = Field(ge=0)
     kind: Literal["absolute", "relative"] = "absolute"
@@ -189,6 +208,8 @@ class Metric(_Strict):
     comparable_with: str | None = None  # id of the published metric a local one shadows
     headline_cell: HeadlineCell | None = None  # the breakdown cell the headline row repeats, if any
     notes: str = ""
+    # the first year a figure can plausibly be for: a period ending before 1 January of it is refused on import
+    earliest_year: int = Field(default=2000, ge=1900, le=2100)
     # What external viewers (inspectors) read instead of ``notes``: required when ``notes`` could
     # let them work out a small number (see ``derivable_small_numbers``), and itself checked.
     notes_external: str | None = None

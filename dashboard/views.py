@@ -210,13 +210,14 @@ def _metric_view(ctx: Context, metric: Metric) -> MetricView:
 
 
 CSV_COLUMNS = ["series", "period", "period_end", "value", "numerator", "denominator", "status", "target", "rag",
-               "source", "illustrative"]
+               "source", "illustrative", "note"]
 
 
 def to_csv(df: pd.DataFrame, columns: list[str], provenance: dict[str, str]) -> str:
     """CSV text with provenance columns repeated on every row, so a copied extract keeps them.
 
-    Written by :mod:`dashboard.exports`: every field quoted, formula-like text neutralised."""
+    Written by :func:`dashboard.exports.frame_csv`: text that a spreadsheet would run as a formula
+    (an agency, a target source or a note beginning with ``=``, ``+``, ``-`` or ``@``) is neutralised."""
     out = df[columns].copy() if not df.empty else pd.DataFrame(columns=columns)
     for k, v in provenance.items():
         out[k] = v

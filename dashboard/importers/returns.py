@@ -29,6 +29,7 @@ import datetime as dt
 import difflib
 import hashlib
 import io
+import logging
 import math
 import re
 import warnings
@@ -36,6 +37,7 @@ import zipfile
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
+from html import unescape
 from pathlib import PurePosixPath, PureWindowsPath
 
 from ..analysis.rates import SUPPRESSION_SYMBOLS, caseload, parse_published, percentage, rate_per_10000
@@ -81,6 +83,8 @@ RULES = {
     "no_area": "no area given and no default area",
     "unreadable_period": "a period that cannot be read",
     "period_mismatch": "a period that does not fit the metric's period type",
+    "period_in_future": "a period that ends after today",
+    "period_too_early": "a period before the first year the metric can have figures for",
     "not_a_number": "a cell that must be a number is not one",
     "excel_error": "the cell holds an Excel error such as #DIV/0!",
     "percent_not_allowed": "a percentage given for a metric that is not a percentage",
@@ -104,6 +108,10 @@ RULES = {
     "target_overlap": "two targets for the same metric and agency overlap in time",
     "bad_tolerance_kind": "tolerance_kind is not 'absolute' or 'relative'",
     "bad_illustrative": "illustrative is not yes or no",
+    "merged_cells": "merged cells in a workbook",
+    "percent_as_fraction": "every percentage in a column is at most 1: fractions instead of percentages? (warning)",
+    "mojibake": "text that was garbled by a wrong character encoding",
+    "fractional_count": "a count of children (or of people) with a fraction",
     "internal_error": "the file could not be checked: a fault in the importer",
 }
 
@@ -111,6 +119,7 @@ _EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALU
                  "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 _MAX_SHOWN = 120  # characters of a cell shown in a problem
 _LARGEST = 1e12  # no count, rate or population in a return comes near this
+log = logging.getLogger(__name__)
 
 
 # --------------------------------------------------------------------------- results
@@ -172,6 +181,8 @@ class ParsedReturn:
     file_type: str = ""  # "csv" | "xlsx" | "" (not readable)
     encoding: str | None = None  # for a CSV: "utf-8", "utf-16" or "cp1252"
     skipped_sheets: list[str] = field(default_factory=list)  # readme/notes/instructions and empty sheets
+    rows_read: int = 0  # rows of figures read (passed or not); len(rows) counts those that passed
+    targets_read: int = 0  # target rows read (passed or not)
 
     @property
     def errors(self) -> list[Problem]:
@@ -263,6 +274,7 @@ class _Table:
     sheet: str | None
     rows: list[tuple[int, list[_Cell]]]  # (row number as a person sees it, cells); header first
     epoch: dt.date = dt.date(1899, 12, 30)  # day 0 of Excel serial numbers
+    merged: list[str] = field(default_factory=list)  # merged ranges of a worksheet, as "A3:A5"
 
 
 class _TooManyRows(Exception):
@@ -405,6 +417,7 @@ def _read_xlsx(data: bytes, max_rows: int) -> tuple[list[_Table], list[str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about features it drops (data validation extensions ...)
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        merged = _merged_ranges(data)
         try:
             mac = getattr(wb, "epoch", None) is not None and wb.epoch.year == 1904  # the old Mac date system
             epoch = dt.date(1904, 1, 1) if mac else dt.date(1899, 12, 30)
@@ -434,10 +447,63 @@ def _read_xlsx(data: bytes, max_rows: int) -> tuple[list[_Table], list[str]]:
                             raise _TooManyRows
                     seen_header = True
                     rows.append((n, row))
-                tables.append(_Table(name, rows, epoch))
+                tables.append(_Table(name, rows, epoch, merged.get(name, [])))
             return tables, skipped
         finally:
             wb.close()
+
+
+_RE_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref=\"([A-Za-z]+\d+(?::[A-Za-z]+\d+)?)\"")
+_RE_SHEET = re.compile(rb"<(?:\w+:)?sheet\b[^>]*>")
+_RE_REL = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
+
+
+def _attr(tag: bytes, name: bytes) -> str | None:
+    m = re.search(rb"(?:^|\s)" + name + rb"=\"([^\"]*)\"", tag)
+    if m is None:
+        return None
+    return unescape(m[1].decode("utf-8", "replace"))
+
+
+def _merged_ranges(data: bytes) -> dict[str, list[str]]:
+    """Sheet name -> merged ranges ("A3:A5"), read from the workbook's XML.
+
+    openpyxl's read-only mode (used so that huge workbooks are read quickly) does not give merged
+    cells, so they are read here from each worksheet's ``<mergeCells>``, which Excel writes after
+    the cells. Best effort: a workbook this cannot read gives no merged ranges.
+    """
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            names = set(z.namelist())
+            book = z.read("xl/workbook.xml")
+            rels_name = "xl/_rels/workbook.xml.rels"
+            rels = z.read(rels_name) if rels_name in names else b""
+            targets = {}
+            for tag in _RE_REL.findall(rels):
+                rid, target = _attr(tag, b"Id"), _attr(tag, b"Target")
+                if rid and target:
+                    target = target.lstrip("/")
+                    targets[rid] = target if target.startswith("xl/") else f"xl/{target}"
+            out: dict[str, list[str]] = {}
+            for tag in _RE_SHEET.findall(book):
+                name = _attr(tag, b"name")
+                rid = _attr(tag, rb"\w+:id")
+                path = targets.get(rid or "")
+                if name is None or path is None or path not in names:
+                    continue
+                ranges: dict[str, None] = {}
+                with z.open(path) as f:  # read in pieces: a sheet's XML can be far larger than the file
+                    tail = b""
+                    for chunk in iter(lambda: f.read(1 << 20), b""):
+                        buf = tail + chunk
+                        if b"mergeCell" in buf:
+                            ranges.update((r.decode("ascii").upper(), None) for r in _RE_MERGE.findall(buf))
+                        tail = buf[-256:]
+                if ranges:
+                    out[name] = list(ranges)
+            return out
+    except Exception:  # noqa: BLE001 - only a check added to the reading; openpyxl reports a damaged file
+        return {}
 
 
 # --------------------------------------------------------------------------- numbers
@@ -660,6 +726,10 @@ _EXPECTED_PERIOD = {
 }
 
 
+def _long(d: dt.date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
 def _describe(p: _Period) -> str:
     if p.form == "date":
         return f"the date {p.end.day} {p.end:%B %Y}"
@@ -714,11 +784,16 @@ def _any_end(p: _Period, pt: PeriodType | None) -> dt.date:
 class _Checker:
     """Holds the registry look-ups and collects problems for one file."""
 
-    def __init__(self, filename: str, registry: Registry, area_codes: dict[str, str], default_area: str | None):
+    def __init__(self, filename: str, registry: Registry, area_codes: dict[str, str], default_area: str | None,
+                 today: dt.date | None = None, area_names: dict[str, str] | None = None):
         self.file = filename
+        self.today = today or dt.date.today()
+        # an area's name (any case) -> its code as an analyst writes it ("thurrock" -> ("883", "Thurrock"))
+        self.area_names = {_norm_label(str(k)): (str(v), str(k)) for k, v in (area_names or {}).items()}
         self.registry = registry
         self.metrics: dict[str, Metric] = {m.id: m for m in registry.metrics}
         self.metrics_lower = {m.id.lower(): m for m in registry.metrics}
+        self.whole_parts = {m.id: _whole_parts(m) for m in registry.metrics}
         self.area_codes = {str(k).strip().upper(): v for k, v in area_codes.items()}
         self.default_area = default_area
         self.problems: list[Problem] = []
@@ -730,6 +805,8 @@ class _Checker:
         self.seen: dict[tuple, tuple[str | None, int]] = {}
         # (metric, area, period end, agency) of rows refused: their breakdowns cannot be added up
         self.refused_cells: set[tuple] = set()
+        self.rows_read = 0  # data rows under a header, whether they passed or not
+        self.targets_read = 0
 
     # -- problems --------------------------------------------------------------------------
     def add(self, code: str, rule: str, *, sheet: str | None = None, row: int | None = None, column: str | None = None,
@@ -769,6 +846,17 @@ class _Checker:
         if re.fullmatch(r"\d+\.0+", key):
             key = key.split(".")[0]
         return self.area_codes.get(key)
+
+    def area_suggestion(self, text: str) -> str | None:
+        """"did you mean 883 (Thurrock)?" for an area written as its name (or nearly), when names are known."""
+        if not self.area_names:
+            return None
+        key = _norm_label(text)
+        hits = [key] if key in self.area_names else difflib.get_close_matches(key, list(self.area_names), n=2,
+                                                                               cutoff=0.8)
+        if not hits:
+            return None
+        return "did you mean " + " or ".join(f"{self.area_names[h][0]} ({self.area_names[h][1]})" for h in hits) + "?"
 
     def agency(self, metric: Metric, text: str) -> str | None:
         """The metric's own spelling of an agency it lists, matched ignoring case and spacing."""
@@ -848,13 +936,19 @@ def _is_targets(table: _Table) -> bool:
     return "target" in keys and "value" not in keys and "numerator" not in keys
 
 
+def _count_rows(table: _Table) -> int:
+    return sum(1 for _, cells in table.rows[1:] if any(not c.blank for c in cells))
+
+
 def _each_row(chk: "_Checker", table: _Table, check) -> None:
     """Run ``check(row_number, cells)`` on every non-blank row under the header, so that one row's
     fault (even a bug of ours) is reported against that row and never hides the other rows' problems."""
-    width = len(table.rows[0][1])
+    header = table.rows[0][1]
+    width = len(header)
     for n, cells in table.rows[1:]:
         if all(c.blank for c in cells):
             continue
+        _check_mojibake(chk, table, n, cells, header)
         if _check_extra_cells(chk, table, n, cells, width):
             continue
         before = len(chk.problems)
@@ -864,6 +958,94 @@ def _each_row(chk: "_Checker", table: _Table, check) -> None:
             chk.truncate(before)
             chk.add("internal_error", f"this row could not be checked ({type(exc).__name__}: {exc}); please report it",
                     sheet=table.sheet, row=n)
+
+
+#: What UTF-8 text looks like when read as Windows-1252 (or Latin-1): "é" becomes "Ã©", "–" becomes
+#: "â€“", "’" becomes "â€™", "£" becomes "Â£". A lead character (Â-ß for two bytes, â for three) then
+#: one or two characters that stand for the bytes 0x80-0xBF.
+_CONT = "\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\u017d" \
+        "\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178"
+_RE_MOJIBAKE = re.compile(f"[\u00c2\u00c3\u00c5\u00ce][{_CONT}]|\u00e2[{_CONT}][{_CONT}]")
+
+
+def _unmangled(text: str) -> str | None:
+    """The text as it was before UTF-8 was read as Windows-1252, or None if it cannot be told."""
+    for enc in ("cp1252", "latin-1"):
+        try:
+            return text.encode(enc).decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            continue
+    return None
+
+
+def _check_mojibake(chk: _Checker, table: _Table, n: int, cells: list[_Cell], header: list[_Cell]) -> None:
+    """Report every text cell that holds mis-decoded characters, such as "CafÃ© staff â€“"."""
+    for i, c in enumerate(cells):
+        if not isinstance(c.raw, str) or c.blank or c.raw.isascii():
+            continue
+        m = _RE_MOJIBAKE.search(c.raw)
+        if m is None:
+            continue
+        fixed = _unmangled(m[0])
+        meant = f" ('{m[0]}' is how '{fixed}' looks)" if fixed else ""
+        column = _clean(header[i].text) if i < len(header) and not header[i].blank else _col_letter(i)
+        chk.add("mojibake", f"the text is garbled by a wrong character encoding{meant}: the file mixes two "
+                "encodings. Retype the text, or save the file again as 'CSV UTF-8' or as an Excel Workbook",
+                sheet=table.sheet, row=n, column=column, value=c.text)
+
+
+def _check_merged(chk: _Checker, table: _Table) -> None:
+    """Merged cells keep their value in the first cell only: the rows under it would be read as blank."""
+    if not table.merged:
+        return
+    header_row, header = table.rows[0]
+    texts = {n: cells for n, cells in table.rows}
+
+    def where(ref: str) -> tuple[int, int]:
+        m = re.fullmatch(r"([A-Z]+)(\d+)", ref)
+        col = 0
+        for ch in m[1]:
+            col = col * 26 + ord(ch) - 64
+        return int(m[2]), col - 1
+
+    for rng in sorted(table.merged, key=lambda r: where(r.split(":")[0])):
+        first = rng.split(":")[0]
+        row, col = where(first)
+        column = _clean(header[col].text) if col < len(header) and not header[col].blank and row > header_row \
+            else _col_letter(col)
+        cells = texts.get(row, [])
+        value = cells[col].text if col < len(cells) else ""
+        chk.add("merged_cells", f"the cells {table.sheet}!{rng} are merged: only the first holds the value, so the "
+                "other rows would be read as blank. Unmerge them and type the value in every row",
+                sheet=table.sheet, row=row, column=column, value=value)
+
+
+def _check_fractions(chk: _Checker, table: _Table, index: dict[str, int], written: dict[str, str],
+                     value_key: str) -> None:
+    """Warn when every percentage in a column is at most 1: 0.912 is 0.912%, but perhaps 91.2% was meant."""
+    i = index.get(value_key)
+    if i is None:
+        return
+    found: list[tuple[int, _Cell]] = []
+    for n, cells in table.rows[1:]:
+        metric = chk.metric(_get(cells, index, "metric_id").text.strip()) if "metric_id" in index else None
+        if metric is None or metric.unit is not Unit.PERCENT or i >= len(cells):
+            continue
+        c = cells[i]
+        num = _number(c)
+        if num.error or num.value is None or num.percent or (isinstance(c.raw, str) and "%" in c.raw):
+            continue
+        if num.value > 1:
+            return
+        found.append((n, c))
+    if not found or all(_number(c).value == 0 for _, c in found):
+        return
+    n0, c0 = found[0]
+    rows = ", ".join(str(n) for n, _ in found[:10]) + (" ..." if len(found) > 10 else "")
+    chk.add("percent_as_fraction", f"every percentage in this column is at most 1 (rows {rows}): are they "
+            f"fractions? {c0.text} is read as {c0.text}%; if {_fmt(Decimal(repr(_number(c0).value)) * 100)}% is "
+            "meant, write it as a percentage (91.2 or 91.2%, not 0.912)", sheet=table.sheet, row=n0,
+            column=written.get(value_key, value_key), value=c0.text, severity="warning")
 
 
 def _check_extra_cells(chk: _Checker, table: _Table, n: int, cells: list[_Cell], width: int) -> bool:
@@ -891,6 +1073,7 @@ def _check_extra_cells(chk: _Checker, table: _Table, n: int, cells: list[_Cell],
 
 def _data_table(chk: _Checker, table: _Table) -> None:
     header_row = table.rows[0][0]
+    _check_merged(chk, table)
     index, written = _column_map(chk, table, COLUMNS, ALIASES)
     missing = [c for c in ("metric_id", "period") if c not in index]
     if "value" not in index and not ("numerator" in index and "denominator" in index):
@@ -903,7 +1086,9 @@ def _data_table(chk: _Checker, table: _Table) -> None:
                 f"(the header is the first row; the columns are {', '.join(COLUMNS)})", sheet=table.sheet,
                 row=header_row, column=", ".join(missing), value="")
         return
+    chk.rows_read += _count_rows(table)
     _each_row(chk, table, lambda n, cells: _data_row(chk, table, n, cells, index, written))
+    _check_fractions(chk, table, index, written, "value")
 
 
 def _get(cells: list[_Cell], index: dict[str, int], key: str) -> _Cell:
@@ -964,7 +1149,7 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
         area = chk.area(area_text)
         if area is None:
             bad("unknown_area", "area", "not a known area code: give the DfE three-digit code (883) or the GSS code "
-                "(E06000034)")
+                "(E06000034)", suggestion=chk.area_suggestion(area_text))
     elif chk.default_area is not None:
         area = chk.area(chk.default_area)  # None when the default is unknown: reported once, for the file
     else:
@@ -979,7 +1164,14 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
         readings, why = _parse_period(pcell, table.epoch)
         if not readings:
             bad("unreadable_period", "period", why or "not a period we can read")
-        elif metric is not None:
+        elif metric is None:
+            # the metric is unknown, but a date after today is wrong whatever the metric
+            first = readings[0]
+            if first.end is not None and first.end > chk.today and first.form == "date":
+                bad("period_in_future", "period",
+                    f"the period ends on {_long(first.end)}, after today ({_long(chk.today)}): a return gives "
+                    "figures for periods that have ended. Check the year")
+        else:
             for p in readings:
                 period_end = _fit(p, metric.period_type)
                 if period_end is not None:
@@ -987,6 +1179,16 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
             if period_end is None:
                 bad("period_mismatch", "period",
                     f"{_describe(readings[0])} does not fit: '{metric.id}' {_EXPECTED_PERIOD[metric.period_type]}")
+            elif period_end > chk.today:
+                bad("period_in_future", "period",
+                    f"the period ends on {_long(period_end)}, after today ({_long(chk.today)}): a return gives "
+                    "figures for periods that have ended. Check the year")
+                period_end = None
+            elif period_end.year < metric.earliest_year:
+                bad("period_too_early", "period",
+                    f"the period ends on {_long(period_end)}, before {metric.earliest_year}, the first year "
+                    f"'{metric.id}' can have figures for (earliest_year in data/metrics.yaml). Check the year")
+                period_end = None
 
     # numbers
     nums: dict[str, _Num] = {}
@@ -1061,7 +1263,7 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
     value = status = None
     num = den = published = None
     if metric is not None and len(nums) == 3:
-        value, status, num, den, published = _values(metric, nums, bad)
+        value, status, num, den, published = _values(metric, nums, bad, chk.whole_parts[metric.id])
 
     errors_now = chk.error_count
     if errors_now > errors_before or metric is None or area is None or period_end is None:
@@ -1105,38 +1307,55 @@ def _code_from_date(chk: _Checker, dim: str, d: dt.date) -> str | None:
     return codes.pop() if len(codes) == 1 else None
 
 
-def _values(metric: Metric, nums: dict[str, _Num], bad) -> tuple:
-    """(value, status, numerator, denominator, value as given), reporting the number rules."""
+def _values(metric: Metric, nums: dict[str, _Num], bad, whole: bool) -> tuple:
+    """(value, status, numerator, denominator, value as given), reporting the number rules.
+
+    Each cell's own faults are reported, and so is every rule between cells whose cells are
+    themselves sound: one problem never hides another on the same row.
+    """
     v, n, d = nums["value"], nums["numerator"], nums["denominator"]
     is_pct = metric.unit is Unit.PERCENT
-    ok = True
+    faulty: set[str] = set()
     for key, x in (("value", v), ("numerator", n), ("denominator", d)):
         if x.percent and (key != "value" or not is_pct):
             what = "a numerator or denominator is a count" if key != "value" else (
                 f"'{metric.id}' is {_UNIT_WORDS[metric.unit]}, not a percentage")
             bad("percent_not_allowed", key, f"a percentage is not allowed here: {what}")
-            ok = False
+            faulty.add(key)
         elif x.value is not None and x.value < 0:
             bad("negative", key, "must not be negative")
-            ok = False
-    if d.value == 0:
+            faulty.add(key)
+    if d.value == 0 and "denominator" not in faulty:
         bad("zero_denominator", "denominator", "a denominator of 0: a rate cannot be formed; leave the numerator and "
             "denominator blank and give the value, or a symbol such as z (not applicable)")
-        ok = False
-    if not ok:
-        return None, "", None, None, None
-    if is_pct and n.value is not None and d.value is not None and n.value > d.value:
+        faulty.add("denominator")
+    if is_pct and v.value is not None and "value" not in faulty and v.value > 100:
+        bad("percent_above_100", "value", "a percentage cannot be above 100")
+        faulty.add("value")
+    if is_pct and n.value is not None and d.value is not None and not {"numerator", "denominator"} & faulty \
+            and n.value > d.value:
         bad("numerator_above_denominator", "numerator",
             f"the numerator {_fmt(n.value)} is greater than the denominator {_fmt(d.value)}: a percentage cannot be "
             "above 100")
-        return None, "", None, None, None
-    if is_pct and v.value is not None and v.value > 100:
-        bad("percent_above_100", "value", "a percentage cannot be above 100")
-        return None, "", None, None, None
-
-    if n.value is not None and d.value is not None and not abs(_exact(metric.unit, n.value, d.value)) <= _LARGEST:
+        faulty.add("numerator")
+    if n.value is not None and d.value is not None and not {"numerator", "denominator"} & faulty \
+            and not abs(_exact(metric.unit, n.value, d.value)) <= _LARGEST:
         bad("out_of_range", "denominator", f"the value made from the numerator {_fmt(n.value)} and the denominator "
             f"{_fmt(d.value)} is too large to be real: check the denominator")
+        faulty.add("denominator")
+    for key, x in (("value", v), ("numerator", n), ("denominator", d)):
+        if key in faulty or x.value is None or x.value == int(x.value):
+            continue
+        if key == "value" and metric.unit is Unit.COUNT:
+            bad("fractional_count", key, f"'{metric.id}' is a count: {_fmt(x.value)} has a fraction; give a whole "
+                "number")
+            faulty.add(key)
+        elif key != "value" and whole:
+            bad("fractional_count", key, f"the {key} of '{metric.id}' is a number of "
+                f"{'children' if metric.topic != 'training' else 'people'}: {_fmt(x.value)} has a fraction; give a "
+                "whole number")
+            faulty.add(key)
+    if faulty:
         return None, "", None, None, None
 
     status = v.status or n.status or d.status
@@ -1171,6 +1390,18 @@ _UNIT_WORDS = {Unit.COUNT: "a count", Unit.PERCENT: "a percentage", Unit.RATE_PE
                Unit.DAYS: "a number of days", Unit.CASES_PER_FTE: "a number of cases per FTE"}
 
 _SCALE = {Unit.PERCENT: 100, Unit.RATE_PER_10000: 10_000, Unit.DAYS: 1, Unit.CASES_PER_FTE: 1, Unit.COUNT: 1}
+
+
+def _whole_parts(metric: Metric) -> bool:
+    """True when a metric's numerator and denominator are numbers of children or people, so whole.
+
+    Workforce metrics are made from full-time equivalents (FTE) and days, which have fractions;
+    so are cases per FTE and days, whatever their topic.
+    """
+    if metric.unit not in (Unit.PERCENT, Unit.RATE_PER_10000) or metric.topic == "workforce":
+        return False
+    parts = f"{metric.numerator or ''} {metric.denominator or ''}".lower()
+    return re.search(r"\b(fte|days)\b", parts) is None
 
 
 def _exact(unit: Unit, num: float, den: float) -> Decimal:
@@ -1273,6 +1504,7 @@ _FALSE = {"no", "n", "false", "0", ""}
 
 def _targets_table(chk: _Checker, table: _Table) -> None:
     header_row = table.rows[0][0]
+    _check_merged(chk, table)
     index, written = _column_map(chk, table, TARGET_COLUMNS, TARGET_ALIASES)
     missing = [c for c in ("metric_id", "target", "source") if c not in index]
     if missing:
@@ -1280,7 +1512,9 @@ def _targets_table(chk: _Checker, table: _Table) -> None:
                 f"(the columns are {', '.join(TARGET_COLUMNS)})", sheet=table.sheet, row=header_row,
                 column=", ".join(missing), value="")
         return
+    chk.targets_read += _count_rows(table)
     _each_row(chk, table, lambda n, cells: _target_row(chk, table, n, cells, index, written))
+    _check_fractions(chk, table, index, written, "target")
 
 
 def _target_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: dict[str, int],
@@ -1312,6 +1546,7 @@ def _target_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index:
             bad("percent_above_100", "target", "a percentage cannot be above 100")
 
     ends: dict[str, dt.date | None] = {"from": None, "to": None}
+    spans_known = True  # False when from or to cannot be read, or are the wrong way round
     for key in ("from", "to"):
         c = cell(key)
         if c.blank:
@@ -1319,6 +1554,7 @@ def _target_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index:
         readings, why = _parse_period(c, table.epoch)
         if not readings:
             bad("unreadable_period", key, why or "not a date we can read")
+            spans_known = False
         else:
             pt = metric.period_type if metric else None
             fitting = [p for p in readings if pt is not None and _fit(p, pt)]
@@ -1326,6 +1562,7 @@ def _target_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index:
     if ends["from"] and ends["to"] and ends["from"] > ends["to"]:
         bad("from_after_to", "from", f"the target starts ({ends['from']:%d/%m/%Y}) after it ends "
             f"({ends['to']:%d/%m/%Y})")
+        spans_known = False
 
     source = text("source")
     if not source:
@@ -1380,9 +1617,12 @@ def _target_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index:
         else:
             agency = match
 
-    if chk.error_count > errors_before or metric is None or value is None:
+    if metric is None or value is None or (chk.error_count > errors_before and not spans_known):
         return
     chk.targets.append({
+        # a target with another error is kept until the overlaps are checked, so that a target
+        # overlapping it is still reported; it is dropped then
+        "_refused": chk.error_count > errors_before,
         "metric_id": metric.id,
         "value": value,
         "start": ends["from"],
@@ -1417,7 +1657,7 @@ def _target_overlaps(chk: _Checker) -> None:
                             "give each period one target, ending one before the next starts",
                             sheet=b["sheet"], row=b["row"], column=b["_from_column"], value=b["_from"])
                     bad_rows.add(id(b))
-    chk.targets = [t for t in chk.targets if id(t) not in bad_rows]
+    chk.targets = [t for t in chk.targets if id(t) not in bad_rows and not t["_refused"]]
 
 
 def _span(t: dict) -> str:
@@ -1435,12 +1675,15 @@ def _basename(filename: str) -> str:
 
 
 def parse_return(data: bytes, filename: str, registry: Registry, area_codes: dict[str, str], *,
-                 default_area: str | None = None, max_rows: int = 100_000) -> ParsedReturn:
+                 default_area: str | None = None, max_rows: int = 100_000, today: dt.date | None = None,
+                 area_names: dict[str, str] | None = None) -> ParsedReturn:
     """Read and check a return (CSV or XLSX bytes) against the registry.
 
     ``area_codes`` maps DfE three-digit codes and GSS codes to GSS codes. A row with a blank
     area takes ``default_area`` (a code in ``area_codes``); with no default it is an error.
-    More than ``max_rows`` data rows (all sheets together) refuse the file unread.
+    ``area_names`` maps area names to the code to suggest ("Thurrock" -> "883") for an area
+    written as its name. More than ``max_rows`` data rows (all sheets together) refuse the
+    file unread. A period ending after ``today`` (default: the date today) is refused.
 
     Never raises for any input: every failure is a :class:`Problem` in the result. The result's
     ``rows`` and ``targets`` hold the entries that passed; load them only when ``ok``.
@@ -1448,7 +1691,7 @@ def parse_return(data: bytes, filename: str, registry: Registry, area_codes: dic
     data = bytes(data or b"")
     name = _basename(filename)
     out = ParsedReturn(filename=name, sha256=hashlib.sha256(data).hexdigest(), size=len(data))
-    chk = _Checker(name, registry, area_codes, default_area)
+    chk = _Checker(name, registry, area_codes, default_area, today=today, area_names=area_names)
     if default_area is not None and chk.area(str(default_area)) is None:
         chk.add("unknown_area", f"the default area chosen for blank area cells, {default_area!r}, is not a known DfE "
                 "or GSS area code")
@@ -1467,8 +1710,27 @@ def parse_return(data: bytes, filename: str, registry: Registry, area_codes: dic
         t.pop("_from", None)
         t.pop("_from_column", None)
     out.rows = chk.rows
-    out.targets = chk.targets
+    out.targets = [t for t in chk.targets if not t.pop("_refused", False)]
+    out.rows_read, out.targets_read = chk.rows_read, chk.targets_read
+    if not out.ok:
+        for p in out.problems:
+            if p.severity != "error":
+                p.rule = _as_refused(p.rule)
     return out
+
+
+#: Warnings say what happens when the file is loaded; in a refused file nothing is.
+_REFUSED_WORDS = (
+    (": loaded as given, and flagged", ": it would be loaded as given, and flagged, but the file is refused"),
+    ("; the value is loaded as given", "; the value would be loaded as given, but the file is refused"),
+    ("this row is loaded under", "this row would be loaded under"),
+)
+
+
+def _as_refused(rule: str) -> str:
+    for old, new in _REFUSED_WORDS:
+        rule = rule.replace(old, new)
+    return rule
 
 
 def _parse(data: bytes, out: ParsedReturn, chk: _Checker, max_rows: int) -> None:
@@ -1487,8 +1749,8 @@ def _parse(data: bytes, out: ParsedReturn, chk: _Checker, max_rows: int) -> None
             raise
         except Exception as exc:  # noqa: BLE001 - a damaged zip, bad XML, another kind of zip: all one answer
             chk.add("unreadable_workbook", f"the file starts like an Excel workbook (.xlsx) but cannot be opened as "
-                    f"one{_zip_kind(data)}: save it again from Excel as an Excel Workbook (.xlsx), or as CSV UTF-8 "
-                    f"({type(exc).__name__})")
+                    f"one{_zip_kind(data)}: save it again from Excel as an Excel Workbook (.xlsx), or as CSV UTF-8")
+            log.info("unreadable workbook %s: %r", chk.file, exc)
             return
         out.skipped_sheets = list(skipped)
         used = []
@@ -1515,7 +1777,11 @@ def _parse(data: bytes, out: ParsedReturn, chk: _Checker, max_rows: int) -> None
                 "(such as é) look right, and save as 'CSV UTF-8' next time", severity="warning")
     table, syntax = _read_csv(text, max_rows)
     if syntax:
+        # The rows before the fault are read and checked as usual: their problems are independent of it.
         n, cells = table.rows[-1]
+        table.rows = [(m, c) for m, c in table.rows[:-1] if any(not x.blank for x in c)]
+        if len(table.rows) >= 2:
+            _check_tables(chk, [table])
         chk.add("csv_syntax", syntax, row=n,
                 value=next((c.text for c in cells if "\n" in c.text or "\r" in c.text), ""))
         return

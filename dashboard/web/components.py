@@ -62,8 +62,12 @@ def chart_data_table(metric: Metric, data: pd.DataFrame, caption: str, id: str |
     df["denominator"] = [number(v, 0) if not is_missing(v) else "" for v in df["denominator"]]
     df["target"] = [value_text(metric, v) if not is_missing(v) else "" for v in df["target"]]
     df["illustrative"] = ["Illustrative" if v else "" for v in df["illustrative"]]
+    # the row's note, as text (Dash escapes it): where the figure came from, caveats
+    notes = df["note"] if "note" in df else [""] * len(df)
+    df["note"] = ["; ".join(x for x in (ill, "" if is_missing(n) else str(n)) if x)
+                  for ill, n in zip(df["illustrative"], notes)]
     cols = [("series", "Series"), ("period", "Period"), ("value", "Value"), ("numerator", "Numerator"),
-            ("denominator", "Denominator"), ("target", "Target"), ("rag", "Status"), ("illustrative", "Note")]
+            ("denominator", "Denominator"), ("target", "Target"), ("rag", "Status"), ("note", "Note")]
     return data_table(df, caption, cols, row_header="period", id=id)
 
 

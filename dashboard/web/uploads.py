@@ -49,6 +49,19 @@ def _summary_table(report) -> str:
             "<th scope='col'>Unchanged</th></tr></thead><tbody>" + rows + "</tbody></table>")
 
 
+def _targets_table(report) -> str:
+    """Every target in force that loading the file adds, changes or removes (registry and earlier imports)."""
+    items = [("Added", t) for t in report.targets_added] + [("Changed", t) for t in report.targets_changed] \
+        + [("Removed", t) for t in report.targets_removed]
+    if not items:
+        return ""
+    rows = "".join(f"<tr><th scope='row'>{kind}</th><td>{escape(text)}</td></tr>" for kind, text in items)
+    return ("<table class='table table-sm' id='target-changes'><caption>What will change in the targets in force: an "
+            "imported target replaces only the targets for the same metric and agency whose periods overlap it"
+            "</caption><thead><tr><th scope='col'>Change</th><th scope='col'>Target</th></tr></thead><tbody>"
+            + rows + "</tbody></table>")
+
+
 def _form(message: str = "") -> str:
     return f"""{message}
 <form method="post" action="/upload" enctype="multipart/form-data" style="max-width:36rem">
@@ -115,7 +128,7 @@ def install_uploads(server: Flask, mgr) -> None:
         body = (f"<p><strong>{escape(report.filename)}</strong> passed every check: {report.rows_in_file} rows, "
                 f"{report.targets_in_file} targets. If you load it: <strong id='summary-line'>{report.added} added, "
                 f"{report.changed} changed, {report.unchanged} unchanged</strong>.</p>"
-                + _summary_table(report) + _problems_table(report.details)
+                + _summary_table(report) + _targets_table(report) + _problems_table(report.details)
                 + f"""<form method="post" action="/upload/confirm">
 <input type="hidden" name="csrf_token" value="{escape(csrf_token())}"><input type="hidden" name="pending" value="{token}">
 <button class="btn btn-primary" type="submit">Load this file as a new data version</button>
@@ -167,7 +180,7 @@ def install_uploads(server: Flask, mgr) -> None:
         rows = []
         for v in list_versions(engine):
             restore = ""
-            if v.kind in ("import", "restore"):
+            if v.kind in ("import", "restore", "build"):
                 restore = (f"<form method='post' action='/admin/versions/{v.id}/restore'>"
                            f"<input type='hidden' name='csrf_token' value='{escape(csrf_token())}'>"
                            f"<button class='btn btn-sm btn-outline-primary' type='submit'>Restore"
@@ -181,7 +194,9 @@ def install_uploads(server: Flask, mgr) -> None:
         body = ("<p><a href='/admin'>Administration</a> · <a href='/upload'>Upload a return</a></p>"
                 "<div class='table-responsive' tabindex='0' role='region' aria-label='Data versions'>"
                 "<table class='table table-sm'><caption>Data versions, newest first. The newest build and the newest "
-                "import or restore are what the dashboard shows.</caption><thead><tr>"
+                "import or restore are what the dashboard shows. Restoring an import or restore version brings "
+                "back its imported figures and targets; restoring a build version removes every import, leaving "
+                "the published data alone. A restore is itself a new version.</caption><thead><tr>"
                 + "".join(f"<th scope='col'>{h}</th>" for h in ("Version", "When", "Kind", "What", "File", "By",
                                                                  "Rows in file", "Rows in layer", "SHA-256", ""))
                 + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table></div>")

@@ -3,9 +3,9 @@
 Each test gets its own copy of the database built from data/: SQLite, and PostgreSQL when
 DASHBOARD_TEST_DATABASE_URL is set. An import is one new data version holding the original file,
 its SHA-256, who loaded it and the validation report; the import layer is copied forward with the
-file's rows replacing the cells they name; targets in a file replace the registry's for their
-metric; a restore copies an earlier layer into a new version; a rebuild from data/ leaves the
-import layer alone.
+file's rows replacing the cells they name; a target in a file replaces only the targets (registry or
+imported) of its metric and agency whose periods overlap it; a restore copies an earlier layer (or, for
+a build version, none) into a new version; a rebuild from data/ leaves the import layer alone.
 """
 from __future__ import annotations
 
@@ -289,6 +289,79 @@ def test_imported_targets_replace_the_registrys_and_rag_follows(any_db, registry
     assert row.target == 4 and row.rag.status is RagStatus.AMBER
 
 
+def _in_force(snap, registry, metric_id: str) -> set[tuple]:
+    return {(t.value, t.agency, t.start, t.end) for t in snap.effective_registry(registry).metric(metric_id).targets}
+
+
+def test_imported_targets_replace_only_the_metric_agency_and_periods_they_name(any_db, registry):
+    """Issue 13: two agency targets in a return must not remove the other agencies' targets."""
+    import datetime as dt
+
+    eng = any_db.engine
+    reg = {(t.value, t.agency, t.start, t.end) for t in registry.metric("training_compliance").targets}
+    assert (80.0, "NELFT", None, None) in reg and (95.0, "Probation", None, None) in reg
+    assert (80.0, None, None, None) in reg  # the illustrative target for all agencies
+
+    first = csv_bytes(TARGETS_HEADER, [
+        ["training_compliance", "85", "", "", "NELFT", "Test: NELFT's new aim", "5", "absolute", "no"],
+        ["training_compliance", "90", "", "", "Essex Police", "Test: police aim", "", "", "no"],
+    ])
+    before = dump(eng)
+    dry = import_return(eng, registry, first, "targets_a.csv", user="analyst-a", dry_run=True)
+    assert dump_diff(before, dump(eng)) == ""
+    assert len(dry.targets_added) == 1 and "Essex Police" in dry.targets_added[0]
+    assert len(dry.targets_changed) == 1 and "NELFT" in dry.targets_changed[0] and "becomes 85" in \
+        dry.targets_changed[0] and "registry" in dry.targets_changed[0]
+    assert dry.targets_removed == []
+    text = dry.text()
+    assert "1 target(s) added" in text and "1 target(s) changed" in text and "Essex Police" in text
+
+    import_return(eng, registry, first, "targets_a.csv", user="analyst-a")
+    row, snap = scorecard_row(any_db, "training_compliance")
+    assert _in_force(snap, registry, "training_compliance") == {
+        (85.0, "NELFT", None, None), (90.0, "Essex Police", None, None), (95.0, "Probation", None, None),
+        (80.0, None, None, None)}
+    assert snap.effective_registry(registry).metric("training_compliance").target_for(
+        dt.date(2017, 3, 31), "Probation").value == 95.0
+
+    # a later target for NELFT from April 2018 overlaps the imported open-ended one: that one is removed whole
+    second = csv_bytes(TARGETS_HEADER, [
+        ["training_compliance", "88", "01/04/2018", "", "NELFT", "Test: from 2018-19", "", "", "no"]])
+    rep = import_return(eng, registry, second, "targets_b.csv", user="analyst-a")
+    assert rep.targets_added == [] and rep.targets_changed == []
+    assert len(rep.targets_removed) == 1 and "85" in rep.targets_removed[0] and "earlier import" in \
+        rep.targets_removed[0]
+    _row, snap = scorecard_row(any_db, "training_compliance")
+    assert _in_force(snap, registry, "training_compliance") == {
+        (88.0, "NELFT", dt.date(2018, 4, 1), None), (90.0, "Essex Police", None, None),
+        (95.0, "Probation", None, None), (80.0, None, None, None)}
+    assert sorted((t[0], t[1], t[4]) for t in target_rows(eng, rep.version_id)) == [
+        ("training_compliance", 88.0, "NELFT"), ("training_compliance", 90.0, "Essex Police")]
+    # a target for another period of the same agency, not overlapping, is added beside it
+    third = csv_bytes(TARGETS_HEADER, [
+        ["training_compliance", "82", "", "31/03/2018", "NELFT", "Test: to 2017-18", "", "", "no"]])
+    rep = import_return(eng, registry, third, "targets_c.csv", user="analyst-a")
+    assert len(rep.targets_added) == 1 and rep.targets_removed == [] and rep.targets_changed == []
+    _row, snap = scorecard_row(any_db, "training_compliance")
+    assert {(88.0, "NELFT", dt.date(2018, 4, 1), None), (82.0, "NELFT", None, dt.date(2018, 3, 31))} <= \
+        _in_force(snap, registry, "training_compliance")
+
+
+def test_a_refused_file_reports_the_rows_it_read(any_db, registry):
+    eng = any_db.engine
+    data = csv_bytes(DATA_HEADER, [["cp_plans_31mar", "31/03/2017", "many", "", "", "", "", "", "883", ""],
+                                   ["cp_plans_31mar", "31/03/2016", "290", "", "", "", "", "", "Thurrock", ""],
+                                   ["lac_31mar", "31/03/2016", "300", "", "", "", "", "", "883", ""]])
+    with pytest.raises(ImportRefused) as exc:
+        import_return(eng, registry, data, "refused.csv", user="analyst-a")
+    text = exc.value.report.text()
+    assert "rows in file: 0" not in text and "rows read: 3" in text, text
+    assert "did you mean 883 (Thurrock)?" in text, text
+    with pytest.raises(ImportRefused) as exc:
+        import_return(eng, registry, b"x", "refused.pdf", user="analyst-a")
+    assert "rows" not in exc.value.report.text()
+
+
 def xlsx_targets(path) -> set[tuple]:
     """(metric_id, target, agency or None) of the rows of a workbook's targets sheet, read with openpyxl."""
     wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -308,7 +381,12 @@ def test_targets_from_the_xlsx_template_are_in_force(any_db, registry):
     row, snap = scorecard_row(any_db, "training_compliance")
     eff = snap.effective_registry(registry)
     got = {(m, t.value, t.agency) for m in {w[0] for w in want} for t in eff.metric(m).targets}
-    assert got == want
+    # the template's targets are open-ended: each replaces the registry's target for its metric and agency;
+    # the registry's targets for agencies the template does not name stay in force
+    named = {(m, a) for m, _v, a in want}
+    kept = {(m, t.value, t.agency) for m in {w[0] for w in want} for t in registry.metric(m).targets
+            if (m, t.agency) not in named}
+    assert got == want | kept
 
 
 # --------------------------------------------------------------------------- restore and rebuild
@@ -338,15 +416,40 @@ def test_restore_makes_a_new_version_equal_to_the_earlier_one(any_db, registry):
     assert cell is None or not cell["source_key"].startswith("import/"), cell.to_dict()
 
 
-def test_restore_refuses_a_build_or_missing_version_and_changes_nothing(any_db, registry):
+def test_restore_refuses_a_missing_version_and_changes_nothing(any_db, registry):
     eng = any_db.engine
     import_return(eng, registry, TEMPLATE_CSV.read_bytes(), "return_template.csv", user="analyst-a")
-    build_id = next(v.id for v in version_rows(eng) if v.kind == "build")
     before = dump(eng)
-    for bad in (build_id, max_version(eng) + 100):
-        with pytest.raises(ValueError, match=str(bad)):
-            restore_version(eng, bad, user="admin-a")
+    bad = max_version(eng) + 100
+    with pytest.raises(ValueError, match=f"data version {bad} does not exist"):
+        restore_version(eng, bad, user="admin-a")
     assert dump_diff(before, dump(eng)) == ""
+
+
+def test_restoring_the_build_version_leaves_the_published_data_alone(any_db, registry):
+    """Restoring a build version is a new restore version with an empty import layer: no imported figures or
+    targets, so the dashboard shows the published data as built (the build layer is untouched)."""
+    eng = any_db.engine
+    build_id = next(v.id for v in version_rows(eng) if v.kind == "build")
+    published = any_db.manager().snapshot()
+    published_targets = published.effective_registry(registry).metric("training_compliance").targets
+    built_rows = layer(eng, build_id)
+    import_return(eng, registry, TEMPLATE_XLSX.read_bytes(), "return_template.xlsx", user="analyst-a")
+    assert any_db.manager().snapshot().rows("training_compliance", THURROCK)["source_key"].str.startswith(
+        "import/").any()
+
+    new_id = restore_version(eng, build_id, user="admin-a")
+    v = version_rows(eng)[-1]
+    assert (v.id, v.kind, v.restored_from, v.rows) == (new_id, "restore", build_id, 0)
+    assert "published data only" in v.label
+    assert layer(eng, new_id) == [] and target_rows(eng, new_id) == []
+    assert layer(eng, build_id) == built_rows
+    with eng.connect() as c:
+        assert store.layer_versions(c) == (build_id, new_id)
+    snap = any_db.manager().snapshot()
+    assert snap.version_id == new_id
+    assert not snap.frame["source_key"].str.startswith("import/").any()
+    assert snap.effective_registry(registry).metric("training_compliance").targets == published_targets
 
 
 def _import_state(eng, version_id: int) -> dict:
@@ -459,9 +562,14 @@ def test_cli_import_versions_list_and_restore(cli_db, capsys, tmp_path):
     assert actions == [("import.accepted", "cli-analyst"), ("import.accepted", "cli-analyst"),
                        ("version.restore", "cli-admin")]
 
-    build_id = next(v.id for v in version_rows(eng) if v.kind == "build")
     before = dump(eng)
-    assert cli.main(["versions", "restore", str(build_id)]) == 1
+    missing = max_version(eng) + 90
+    assert cli.main(["versions", "restore", str(missing)]) == 1
     err = capsys.readouterr().err
-    assert "error" in err and str(build_id) in err and "Traceback" not in err
+    assert f"data version {missing} does not exist" in err and "Traceback" not in err
     assert dump_diff(before, dump(eng)) == ""
+
+    build_id = next(v.id for v in version_rows(eng) if v.kind == "build")
+    assert cli.main(["versions", "restore", str(build_id), "--user", "cli-admin"]) == 0
+    assert f"Restored data version {build_id}" in capsys.readouterr().out
+    assert layer(eng, max_version(eng)) == []

@@ -145,6 +145,29 @@ def test_confirm_creates_the_version_and_audits_it(clients, eng):
     assert max_version(eng) == v.id
 
 
+def test_the_check_page_lists_every_target_the_file_adds_changes_or_removes(clients, eng):
+    header = ["metric_id", "target", "from", "to", "agency", "source", "tolerance", "tolerance_kind", "illustrative"]
+    data = csv_bytes(header, [
+        ["supervision_compliance", "90", "", "", "NELFT", "Test: a higher aim", "", "", "no"],
+        ["supervision_compliance", "75", "", "", "Essex Police", "Test: police aim", "", "", "no"],
+    ])
+    client = clients["analyst"]
+    before = dump(eng, exclude=QUIET)
+    resp = upload(client, data, "targets_check.csv")
+    assert resp.status_code == 200
+    rows = table_body(resp.get_data(as_text=True), "target-changes")
+    assert [r[0] for r in rows] == ["Added", "Changed"]
+    assert "Essex Police" in rows[0][1] and "75" in rows[0][1]
+    assert "NELFT" in rows[1][1] and "85" in rows[1][1] and "becomes 90" in rows[1][1]
+    assert dump_diff(before, dump(eng, exclude=QUIET)) == ""
+
+
+def test_the_versions_page_offers_to_restore_the_build(clients, eng):
+    build_id = next(v.id for v in version_rows(eng) if v.kind == "build")
+    html = clients["admin"].get("/admin/versions").get_data(as_text=True)
+    assert f"/admin/versions/{build_id}/restore" in html and "published data alone" in html
+
+
 @pytest.mark.parametrize("name", ["02_unreadable_period.csv", "07_percent_above_100.xlsx"])
 def test_a_refused_file_shows_every_problem_and_writes_nothing(clients, eng, name):
     case = corpus_case(name)

@@ -201,6 +201,60 @@ CSV_FILES: dict[str, bytes] = {
         "cp_plans_31mar\t31/03/2017\t294\t\t\t\t\t\t883\tsaved by Excel as Unicode Text\r\n"
         "cin_31mar\t31/03/2017\t1,788\t\t\t\t\t\t883\t\r\n"
     ).encode("utf-16-le"),
+    # ---- issue 13: wrong data that must not go in silently, and every problem at once
+    "44_future_periods.csv": lines(
+        "cp_plans_31mar,31/03/2017,294,,,,,,883,",
+        "cp_plans_31mar,31/03/2027,300,,,,,,883,next March",
+        "cp_plans_31mar,31/03/2199,301,,,,,,883,a typing slip",
+        "sw_agency_rate,30/09/2030,20,,,,,,883,",
+        "sw_agency_rate_local,Dec 2026,20,,,,,Thurrock Council,883,next month",
+        "sw_agency_rate_local,Nov 2026,21,,,,,Thurrock Council,883,this month: not ended yet",
+    ),
+    "45_distant_past.csv": lines(
+        "cp_plans_31mar,31/03/2017,294,,,,,,883,",
+        "cp_plans_31mar,1990,250,,,,,,883,",
+        "lac_31mar,1900,300,,,,,,883,",
+        "uasc_31mar,31/03/1999,12,,,,,,883,",
+    ),
+    "47_percent_fractions.csv": lines(
+        "training_compliance,Mar 2017,0.96,,,training_level,L1,NELFT,883,",
+        "training_compliance,Mar 2017,0.9447,,,training_level,L2,NELFT,883,",
+        "training_compliance,Mar 2017,0.912,,,training_level,L3,NELFT,883,",
+    ),
+    "48_mojibake.csv": (
+        H + "\n"
+        "cp_plans_31mar,31/03/2017,294,,,,,,883,Caf\u00e9 staff \u2013 agreed\n"
+    ).encode("utf-8") + (
+        "lac_31mar,31/03/2017,338,,,,,,883,cost \u00a35\n"
+    ).encode("utf-8") + (
+        "uasc_31mar,31/03/2017,57,,,,,,883,\u201cas reported\u201d\n"
+    ).encode("cp1252"),
+    "49_fractional_counts.csv": lines(
+        "cp_plans_31mar,31/03/2017,12.5,,,,,,883,",
+        "lac_out_of_borough_local,31/03/2017,,203.5,338,,,,883,",
+        "cp_rate_31mar,31/03/2017,,285,41750.5,,,,883,",
+        "sw_caseload,30/09/2016,,300,18.5,,,,883,FTE: fractions allowed",
+        "sw_agency_rate,30/09/2016,,10.5,60.2,,,,883,FTE: fractions allowed",
+        "sickness_days_local,2016-17,4.32,,,,,Thurrock Council,883,days per employee",
+    ),
+    "50_every_problem_at_once.csv": lines(
+        "lac_out_of_borough_local,31/03/2017,104,340,338,,,,883,",
+        "lac_out_of_borough_local,31/03/2016,61,203,338,,,,883,",
+        "cp_plans_31mar,31/03/2027,294,,,,,,883,",
+        "lac_31mar,1900,338,,,,,,883,",
+        "cp_plans_31mar,31/03/2016,294,,,,,,Thurrock,",
+    ),
+    "51_targets_overlap_with_error.csv": lines(
+        "training_compliance,80,,,NELFT,CQC target,5,sometimes,no",
+        "training_compliance,85,01/04/2017,,NELFT,Board decision,,,",
+        header=T,
+    ),
+    "52_spilled_then_unclosed.csv": lines(
+        "cp_plans_31mar,31/03/2017,294,,,,,,883,",
+        "cin_31mar,31/03/2017,1,788,,,,,,883,",
+        'lac_31mar,31/03/2017,338,,,,,,883,"from the report',
+        "uasc_31mar,31/03/2017,57,,,,,,883,",
+    ),
 }
 
 
@@ -332,6 +386,22 @@ def breakdown_value_as_date() -> bytes:
     return _save(wb)
 
 
+def merged_cells() -> bytes:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "NELFT"
+    _header(ws)
+    _put(ws, 2, ["training_compliance", "Mar 2017", 96, None, None, "training_level", "L1", None, 883, "typed once"])
+    _put(ws, 3, ["training_compliance", "Mar 2017", 94.47, None, None, "training_level", "L2", "NELFT", 883])
+    _put(ws, 4, ["training_compliance", "Mar 2017", 95.08, None, None, "training_level", "L3", None, 883])
+    _put(ws, 5, ["training_compliance", "Mar 2017", 96.73, None, None, "training_level", "PREVENT1", None, 883])
+    ws.merge_cells("H3:H5")  # the agency typed once for three rows
+    ws.merge_cells("J2:J3")
+    return _save(wb)
+
+
 def corrupt() -> bytes:
     return several_sheets()[:300]
 
@@ -342,6 +412,7 @@ XLSX_FILES = {
     "28_duplicate_across_sheets.xlsx": duplicate_across_sheets,
     "37_several_sheets.xlsx": several_sheets,
     "39_breakdown_value_as_date.xlsx": breakdown_value_as_date,
+    "46_merged_cells.xlsx": merged_cells,
 }
 
 OTHER_FILES = {

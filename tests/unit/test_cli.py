@@ -176,3 +176,26 @@ def test_areas_lists_authorities(cli_env, capsys, snap):
     (thurrock,) = [line for line in lines if "Thurrock" in line]
     assert thurrock.split()[:2] == ["883", THURROCK]
     assert "(East of England)" in thurrock
+
+
+def test_scorecard_csv_neutralises_formula_text(cli_env, capsys, monkeypatch):
+    """Agency names and target sources come from returns: a leading =, +, - or @ must not run in a spreadsheet."""
+    from dashboard.analysis.scorecard import ScorecardRow
+
+    original = ScorecardRow.as_record
+
+    def record(self):
+        return original(self) | {"agency": "=HYPERLINK(\"http://x\",\"y\")", "target_source": "+1-2",
+                                 "title": "@SUM(A1)", "source": "-cmd"}
+
+    monkeypatch.setattr(ScorecardRow, "as_record", record)
+    assert cli.main(["scorecard", "--la", "883", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert rows
+    for r in rows:
+        assert r["agency"] == "'=HYPERLINK(\"http://x\",\"y\")"
+        assert r["target_source"] == "'+1-2"
+        assert r["title"] == "'@SUM(A1)"
+        assert r["source"] == "'-cmd"
+    assert out.startswith('"metric_id","title"')  # every field quoted, as the export rule says

@@ -1,7 +1,9 @@
 """Figures as plain dicts: traces, markers, bands, and no template."""
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import re
 from urllib.parse import unquote
@@ -142,7 +144,7 @@ def test_chart_data_columns_and_suppression(registry, obs):
     m = registry.metric("cp_plans_31mar")
     data = chart_data(m, "City of London", _la_series(obs, m.id, [None, 0.0]), {})
     assert list(data.columns) == ["series", "period", "period_end", "value", "numerator", "denominator", "status",
-                                  "target", "rag", "rag_status", "source", "illustrative"]
+                                  "target", "rag", "rag_status", "source", "illustrative", "note"]
     assert data["value"].iloc[0] is None or pd.isna(data["value"].iloc[0])
     assert (data["status"].iloc[0], data["rag_status"].iloc[0]) == ("c", "no_data")
     assert (data["value"].iloc[1], data["status"].iloc[1]) == (0.0, "")
@@ -199,3 +201,36 @@ def test_bar_figure_labels(registry):
     assert fig["layout"]["title"]["text"] == "NELFT training"
     assert fig["layout"]["xaxis"]["title"]["text"] == "%"
     assert "template" not in fig["layout"]
+
+
+def test_notes_travel_to_the_table_the_hover_and_the_csv_as_text(registry, obs):
+    """Issue 13: a row's note reaches chart_data, the hover text (escaped for Plotly), the data table and the
+    CSV (neutralised where a spreadsheet would run it)."""
+    from dashboard import views
+    from dashboard.web.components import chart_data_table
+
+    m = registry.metric("cp_plans_31mar")
+    series = _la_series(obs, m.id, [290.0, 294.0])
+    series["note"] = [None, "=HYPERLINK(\"x\") <b>bold</b> & more"]
+    data = chart_data(m, "Thurrock", series, {})
+    assert list(data["note"]) == ["", "=HYPERLINK(\"x\") <b>bold</b> & more"]
+    fig = trend_figure(m, data, "Thurrock", "t")
+    hover = [cd[2] for cd in fig["data"][-1]["customdata"]]
+    assert hover == ["", "<br>Note: =HYPERLINK(\"x\") &lt;b&gt;bold&lt;/b&gt; &amp; more"]
+    assert "%{customdata[2]}" in fig["data"][-1]["hovertemplate"]
+    _valid_plotly(fig)
+
+    def texts(node):
+        if isinstance(node, str):
+            yield node
+        elif isinstance(node, (list, tuple)):
+            for c in node:
+                yield from texts(c)
+        elif hasattr(node, "children"):
+            yield from texts(node.children)
+
+    cells = list(texts(chart_data_table(m, data, "caption")))
+    assert "=HYPERLINK(\"x\") <b>bold</b> & more" in cells  # a plain string child: Dash shows it as text
+    text = views.to_csv(data, views.CSV_COLUMNS, {"data_version": "1"})
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["note"] for r in rows] == ["", "'=HYPERLINK(\"x\") <b>bold</b> & more"]

@@ -626,3 +626,29 @@ def test_shipped_notes_external_viewers_read_give_nothing_away(registry):
     for m in registry.metrics:
         if m.suppression.rule == "small_numbers":
             assert derivable_small_numbers(m.external_notes) == [], m.id
+
+
+def test_imported_targets_replace_only_overlapping_targets_of_their_agency():
+    """Snapshot.effective_registry: an imported target replaces the registry's targets for the same metric and
+    agency whose periods overlap it; other agencies' targets, and other periods', stay (issue 13)."""
+    import pandas as pd
+
+    from dashboard.data import Snapshot
+
+    registry = load_registry(REGISTRY_PATH)
+    targets = pd.DataFrame([
+        {"metric_id": "training_compliance", "value": 85.0, "start": None, "end": None, "agency": "NELFT",
+         "source": "Test", "tolerance": None, "tolerance_kind": None, "illustrative": False},
+        {"metric_id": "sw_agency_rate", "value": 18.0, "start": dt.date(2021, 9, 30), "end": None, "agency": None,
+         "source": "Test", "tolerance": None, "tolerance_kind": None, "illustrative": False},
+    ])
+    empty = pd.DataFrame()
+    snap = Snapshot(version_id=1, version_label="t", built_at=dt.datetime(2020, 1, 1), frame=empty, areas=empty,
+                    neighbours=empty, sources=empty, flags=empty, targets=targets)
+    eff = snap.effective_registry(registry)
+    got = {(t.value, t.agency) for t in eff.metric("training_compliance").targets}
+    assert got == {(85.0, "NELFT"), (95.0, "Probation"), (80.0, None)}
+    # the 2021 target overlaps the registry's open-ended one from 30/09/2020 only: the one to 29/09/2020 stays
+    got = {(t.value, t.start, t.end) for t in eff.metric("sw_agency_rate").targets}
+    assert got == {(18.0, dt.date(2021, 9, 30), None), (20.0, None, dt.date(2020, 9, 29))}
+    assert eff.metric("cp_plans_31mar") == registry.metric("cp_plans_31mar")

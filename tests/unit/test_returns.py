@@ -820,3 +820,121 @@ def test_an_unknown_default_area_is_one_error_for_the_file(registry):
     p = one(ret)
     assert (p.code, p.row, p.value) == ("unknown_area", None, "") and "'Thurrock'" in p.rule
     assert [r["value"] for r in ret.rows] == [3.0]
+
+
+# --------------------------------------------------------------------------- issue 13: periods, counts, text, cells
+
+
+def test_a_period_after_today_is_refused_by_default(registry):
+    """``today`` defaults to the real date: next year's 31 March has not ended yet."""
+    today = dt.date.today()
+    p = one(parse(csv_bytes(row(period=f"31/03/{today.year + 1}", value="294")), registry))
+    assert p.code == "period_in_future" and p.column == "period"
+    assert f"{today.day} {today:%B %Y}" in p.rule
+
+
+def test_today_is_injectable(registry):
+    data = csv_bytes(row(metric_id="training_compliance", period="Mar 2017", value="90", breakdown="training_level",
+                         breakdown_value="L1", agency="NELFT"))
+    assert parse(data, registry, today=D(2017, 3, 31)).ok
+    p = one(parse(data, registry, today=D(2017, 3, 30)))
+    assert p.code == "period_in_future" and "30 March 2017" in p.rule and "31 March 2017" in p.rule
+
+
+def test_earliest_year_comes_from_the_registry(registry):
+    metrics = [m.model_copy(update={"earliest_year": 2010}) if m.id == "cp_plans_31mar" else m
+               for m in registry.metrics]
+    reg = registry.model_copy(update={"metrics": metrics})
+    assert parse(csv_bytes(row(period="31/03/2010", value="294")), reg).ok
+    p = one(parse(csv_bytes(row(period="31/03/2009", value="294")), reg))
+    assert p.code == "period_too_early" and "2010" in p.rule
+    assert parse(csv_bytes(row(period="31/03/2009", value="294")), registry).ok  # default 2000
+
+
+def test_registry_earliest_year_defaults_to_2000(registry):
+    assert {m.earliest_year for m in registry.metrics} == {2000}
+
+
+def test_every_bad_period_is_reported(registry):
+    """A bad period in one row never hides the next one's: unreadable, wrong type, future, too early."""
+    ret = parse(csv_bytes(
+        row(period="sometime", value="1"),
+        row(metric_id="lac_31mar", period="30/09/2017", value="1"),
+        row(metric_id="uasc_31mar", period="31/03/2030", value="1"),
+        row(metric_id="cin_31mar", period="1999", value="1"),
+        row(metric_id="no_such_metric", period="31/03/2031", value="1"),
+    ), registry, today=D(2026, 11, 27))
+    assert [(p.code, p.row) for p in ret.errors] == [
+        ("unreadable_period", 2), ("period_mismatch", 3), ("period_in_future", 4), ("period_too_early", 5),
+        ("unknown_metric", 6), ("period_in_future", 6)]
+    targets = parse(csv_bytes("training_compliance,80,sometime,later,NELFT,CQC,,,", header=",".join(TARGET_COLUMNS)),
+                    registry)
+    assert [(p.code, p.column) for p in targets.errors] == [("unreadable_period", "from"), ("unreadable_period", "to")]
+
+
+def test_warnings_in_a_refused_file_do_not_say_loaded(registry):
+    ret = parse(csv_bytes(
+        row(metric_id="training_compliance", period="Mar 2017", value="90", breakdown="training_level",
+            breakdown_value="L1", agency="NELFP"),
+        row(metric_id="lac_out_of_borough_local", value="61", numerator="203", denominator="338"),
+        row(value="many"),
+    ), registry)
+    assert not ret.ok and len(ret.warnings) == 2
+    for w in ret.warnings:
+        assert "is loaded" not in str(w) and "loaded as given, and" not in str(w), str(w)
+        assert "would be loaded" in str(w), str(w)
+    accepted = parse(csv_bytes(row(metric_id="lac_out_of_borough_local", value="61", numerator="203",
+                                   denominator="338")), registry)
+    assert accepted.ok and "the value is loaded as given" in str(one(accepted, "warning"))
+
+
+def test_rows_read_counts_refused_rows(registry):
+    ret = parse(csv_bytes(row(value="294"), row(value="many"), row(metric_id="nope", value="1")), registry)
+    assert (ret.rows_read, len(ret.rows)) == (3, 1)
+
+
+def test_xlsx_fractions_in_a_percent_column_are_questioned(registry):
+    head = list(COLUMNS)
+    rows = [["training_compliance", "Mar 2017", v, None, None, "training_level", lvl, "NELFT", 883]
+            for v, lvl in ((0.912, "L1"), (0.95, "L2"))]
+    p = one(parse(workbook({"NELFT": [head, *rows]}), registry, name="r.xlsx"), "warning")
+    assert (p.code, p.sheet, p.row, p.column, p.value) == ("percent_as_fraction", "NELFT", 2, "value", "0.912")
+    assert "91.2%" in p.rule
+    # the same cells formatted as percentages are 91.2% and 95%: nothing to ask
+    fmt = {("NELFT", 2, 3): "0.0%", ("NELFT", 3, 3): "0%"}
+    assert parse(workbook({"NELFT": [head, *rows]}, fmt), registry, name="r.xlsx").problems == []
+    # one value above 1 in the column: they are percentages
+    rows.append(["training_compliance", "Mar 2017", 96, None, None, "training_level", "L3", "NELFT", 883])
+    assert parse(workbook({"NELFT": [head, *rows]}), registry, name="r.xlsx").problems == []
+
+
+def test_mojibake_in_a_workbook_cell_is_named(registry):
+    head = list(COLUMNS)
+    data = workbook({"Police": [head, ["cp_plans_31mar", "31/03/2017", 294, None, None, None, None,
+                                       "Essex Police \u00e2\u20ac\u201c CAIT", 883, "fine"]]})
+    p = one(parse(data, registry, name="r.xlsx"))
+    assert (p.code, p.sheet, p.row, p.column) == ("mojibake", "Police", 2, "agency")
+    assert "\u2013" in p.rule  # what it should have been: an en dash
+
+
+def test_merged_cells_are_named_by_sheet_and_range(registry):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Sheet1"
+    ws.append(COLUMNS)
+    for lvl in ("L1", "L2", "L3"):
+        ws.append(["training_compliance", "Mar 2017", 90, None, None, "training_level", lvl, None, 883])
+    ws["H2"] = "NELFT"
+    ws.merge_cells("H2:H4")
+    buf = io.BytesIO()
+    wb.save(buf)
+    p = one(parse(buf.getvalue(), registry, name="r.xlsx"))
+    assert (p.code, p.sheet, p.row, p.column, p.value) == ("merged_cells", "Sheet1", 2, "agency", "NELFT")
+    assert "Sheet1!H2:H4" in str(p)
+
+
+def test_unknown_area_written_as_its_name_gets_its_code(registry):
+    data = csv_bytes(row(area="Thurrock", value="294"), row(area="thurock", period="31/03/2016", value="290"))
+    ret = parse(data, registry, area_names={"Thurrock": "883", "Camden": "202"})
+    assert [p.suggestion for p in ret.errors] == ["did you mean 883 (Thurrock)?"] * 2
+    assert all(p.suggestion is None for p in parse(data, registry).errors)

@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from dashboard.analysis.suppression import SUPPRESSED_NOTE
 from dashboard.views import metric_view, scorecard
 
 from .conftest import CITY_OF_LONDON, long_date, view_context
@@ -195,8 +196,13 @@ def test_inspector_csv_never_shows_a_count_of_1_to_5(small_numbers_db):
             _, staff_rows, _ = _get_csv(staff, url)
             _, rows, _ = _get_csv(inspector, url)
             name = staff_rows[0]["series"] if staff_rows else ""
-            staff_small += len(_small_counts(staff_rows, name, m.unit.value))
+            small = _small_counts(staff_rows, name, m.unit.value)
+            staff_small += len(small)
             assert _small_counts(rows, name, m.unit.value) == [], (m.id, extra)
+            # a suppressed row's note is the fixed text, never the staff note (a note can quote the figure)
+            by_period = {r["period"]: r for r in rows if r["series"] == name}
+            for r in small:
+                assert by_period[r["period"]]["note"] == SUPPRESSED_NOTE, (m.id, extra, r["period"])
             suppressed += sum(1 for r in rows if r["series"] == name and r["status"] == "c" and r["value"] == "")
     # the staff view of the same authority does show small counts, so the check above bites
     assert staff_small >= 3
@@ -208,3 +214,31 @@ def test_inspector_cannot_download_another_authority(inspector_client, url):
     resp = inspector_client.get(url)
     assert resp.status_code == 403, url
     assert resp.mimetype != "text/csv"
+
+
+def test_scorecard_csv_neutralises_formula_text(client, monkeypatch):
+    """The web scorecard download uses the same export rule as every CSV: formula text gets a leading quote."""
+    from dashboard.analysis.scorecard import ScorecardRow
+
+    original = ScorecardRow.as_record
+
+    def record(self):
+        return original(self) | {"agency": "=1+1", "target_source": "@SUM(A1)"}
+
+    monkeypatch.setattr(ScorecardRow, "as_record", record)
+    _, rows, _ = _get_csv(client, "/download/scorecard.csv")
+    assert rows
+    assert {r["agency"] for r in rows} == {"'=1+1"}
+    assert {r["target_source"] for r in rows} == {"'@SUM(A1)"}
+
+
+def test_metric_csv_has_each_rows_note(client, manager):
+    """Issue 13: the metric CSV carries the row's note (the seed return's, for cin_cases_local 2017)."""
+    from dashboard.config import DEFAULT_DATA_DIR
+
+    with open(DEFAULT_DATA_DIR / "local" / "thurrock_lscb_2016_17.csv", encoding="utf-8", newline="") as f:
+        (seed,) = [r for r in csv.DictReader(f) if r["metric_id"] == "cin_cases_local"]
+    _, rows, fields = _get_csv(client, "/download/metric/cin_cases_local.csv")
+    assert "note" in fields
+    name = view_context(manager).la_name
+    assert [r["note"] for r in rows if r["series"] == name and r["period_end"] == seed["period_end"]] == [seed["note"]]

@@ -453,3 +453,24 @@ def test_inspector_cannot_open_another_authority(inspector_client, dependencies)
 def _authority_line_or_empty(page: dict) -> str:
     line = next((c for c in walk(page) if class_has(c, "authority-line")), None)
     return text_of(line) if line else ""
+
+
+def _seed_note(metric_id: str) -> str:
+    import csv
+
+    from dashboard.config import DEFAULT_DATA_DIR
+
+    with open(DEFAULT_DATA_DIR / "local" / "thurrock_lscb_2016_17.csv", encoding="utf-8", newline="") as f:
+        (rec,) = [r for r in csv.DictReader(f) if r["metric_id"] == metric_id]
+    assert rec["note"]
+    return rec["note"]
+
+
+def test_the_metric_page_shows_each_rows_note(client, dependencies):
+    """Issue 13: a row's note is shown beside its value: in the table behind the chart and on hover."""
+    note = _seed_note("cin_cases_local")
+    page = render_page(client, dependencies, "/metric/cin_cases_local")
+    assert note in all_text(page)  # the table: as text, which Dash escapes
+    hovers = [cd[2] for g in graphs(page) for trace in g["props"]["figure"]["data"]
+              for cd in (trace.get("customdata") or []) if len(cd) > 2]
+    assert "<br>Note: " + note.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in hovers
