@@ -107,10 +107,11 @@ def _release_marker(conn: Connection, tables: set[str]) -> str | None:
     return conn.execute(text("SELECT value FROM meta WHERE key = 'schema'")).scalar()
 
 
-def upgrade(engine: Engine, *, script_location: str | Path | None = None) -> tuple[str | None, str]:
-    """Upgrade the database to the newest revision; returns (revision before, revision after)."""
+def upgrade(engine: Engine, *, target: str = "head",
+            script_location: str | Path | None = None) -> tuple[str | None, str | None]:
+    """Upgrade the database to ``target`` (the newest revision); returns (revision before, after)."""
     location = str(script_location or MIGRATIONS_DIR)
-    newest = head(location)
+    newest = head(location) if target == "head" else target
     before = current(engine)
     if before == newest:
         return before, newest
@@ -136,6 +137,6 @@ def upgrade(engine: Engine, *, script_location: str | Path | None = None) -> tup
                     "was changed")
             command.stamp(cfg, RELEASE_REVISION)
         if before != newest:
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, newest)
         after = current(conn)
     return before, after
