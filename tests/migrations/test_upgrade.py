@@ -255,3 +255,22 @@ def test_database_of_an_older_schema_is_refused_untouched(mig_databases, dialect
         store.init_db(db.engine)
     assert raw_dump(db.engine) == before
     assert "alembic_version" not in inspect(db.engine).get_table_names()
+
+
+def test_workers_starting_together_upgrade_once(mig_databases, dialect):
+    """gunicorn workers each call init_db at start: on one database, at the same moment, one of them
+    upgrades and the others find it done (the schema lock), none fails."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    db = mig_databases.release(dialect)
+    before = raw_dump(db.engine)
+    engines = [store.make_engine(db.url) for _ in range(3)]  # one engine each, as separate processes have
+    try:
+        with ThreadPoolExecutor(max_workers=len(engines)) as pool:
+            results = list(pool.map(lambda e: migrate.upgrade(e), engines))
+    finally:
+        for e in engines:
+            e.dispose()
+    assert sorted(r[0] for r in results if r[0] is None) == [None], results  # exactly one started from none
+    assert all(r[1] == migrate.head() for r in results), results
+    assert raw_dump(db.engine) == expected_after_upgrade(before)
