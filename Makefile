@@ -1,10 +1,10 @@
 # Build, run and test the safeguarding dashboard.
 #
 # Needs only python3 (with venv) on PATH; everything else is installed into $(VENV).
-#   make run            build the SQLite database if missing or stale, then serve with gunicorn
-#   make test           all test tiers (unit, web, browser), then the PostgreSQL tier when
-#                       TEST_DATABASE_URL (or a postgresql DATABASE_URL) is set
-#   make test-unit | test-web | test-browser   one tier
+#   make run            upgrade the database schema in place, build it if missing or stale, then serve
+#   make test           all test tiers (unit, web, security, imports, migrations, browser), then the
+#                       PostgreSQL tier when TEST_DATABASE_URL (or a postgresql DATABASE_URL) is set
+#   make test-unit | test-web | test-migrations | test-browser   one tier
 #   make bench          run the benchmarks package, when there is one
 #   make clean          remove the virtualenv and instance/
 
@@ -22,7 +22,7 @@ TEST_STAMP = $(VENV)/.installed-test
 
 export PIP_NO_INPUT = 1
 
-.PHONY: help install install-test run test test-unit test-web test-browser ensure-chromium bench clean
+.PHONY: help install install-test run test test-unit test-web test-migrations test-browser ensure-chromium bench clean
 
 help:
 	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
@@ -42,6 +42,7 @@ install: $(RUN_STAMP)
 
 install-test: $(TEST_STAMP)
 
+# build --if-stale first upgrades the schema in place (dashboard/migrations), keeping users and imports.
 run: $(RUN_STAMP)
 	$(PY) -m dashboard build --if-stale
 	$(PY) -m dashboard users first-run
@@ -77,6 +78,10 @@ test-unit: $(TEST_STAMP)
 
 test-web: $(TEST_STAMP)
 	$(PY) -m pytest $(PYTEST_FLAGS) tests/web
+
+# A database of the last release upgraded in place (SQLite; PostgreSQL too with DASHBOARD_TEST_DATABASE_URL).
+test-migrations: $(TEST_STAMP)
+	$(PY) -m pytest $(PYTEST_FLAGS) tests/migrations
 
 test-browser: $(TEST_STAMP) ensure-chromium
 	$(PY) -m pytest $(PYTEST_FLAGS) tests/browser

@@ -33,6 +33,43 @@ def cmd_build(args) -> int:
     return 0
 
 
+def cmd_db_upgrade(args) -> int:
+    from . import migrate
+    from .store import get_engine
+
+    before, after = migrate.upgrade(get_engine(load_settings().database_url))
+    if before == after:
+        print(f"The database is at the newest schema ({after}); nothing to do.")
+    else:
+        print(f"Upgraded the database schema from {before or 'none'} to {after}.")
+    return 0
+
+
+def cmd_db_current(args) -> int:
+    from . import migrate
+    from .store import get_engine
+
+    rev, newest = migrate.current(get_engine(load_settings().database_url)), migrate.head()
+    state = "up to date" if rev == newest else f"behind: `python -m dashboard db upgrade` takes it to {newest}"
+    print(f"Schema revision {rev or 'none (empty, or made before migrations)'}; {state}.")
+    return 0
+
+
+def cmd_db_revision(args) -> int:
+    """For developers: write a new revision (compared with the models when --autogenerate)."""
+    from alembic import command
+
+    from . import migrate
+    from .store import get_engine
+
+    engine = get_engine(load_settings().database_url)
+    migrate.upgrade(engine)  # autogenerate compares the models with a database at head
+    with engine.begin() as conn:
+        command.revision(migrate.make_config(connection=conn), message=args.message,
+                         autogenerate=args.autogenerate, rev_id=args.rev_id)
+    return 0
+
+
 def _scorecard_rows(la: str, as_of: dt.date | None):
     from .analysis.scorecard import build_scorecard
     from .data import get_manager
@@ -391,6 +428,20 @@ def make_parser() -> argparse.ArgumentParser:
     sr.add_argument("id", nargs="?", type=int)
     sr.add_argument("--all", action="store_true")
     sr.set_defaults(func=cmd_share_revoke)
+
+    d = sub.add_parser("db", help="database schema: upgrade, current revision, new revision",
+                       description="The schema is changed only by migrations (dashboard/migrations). Every command "
+                                   "that opens the database upgrades it first; these show and do it on their own.")
+    ds = d.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    du = ds.add_parser("upgrade", help="upgrade the database to the newest schema, in one transaction")
+    du.set_defaults(func=cmd_db_upgrade)
+    dc = ds.add_parser("current", help="print the database's schema revision")
+    dc.set_defaults(func=cmd_db_current)
+    dr = ds.add_parser("revision", help="(developers) write a new migration in dashboard/migrations/versions")
+    dr.add_argument("-m", "--message", required=True)
+    dr.add_argument("--autogenerate", action="store_true", help="draft it from the difference with the models")
+    dr.add_argument("--rev-id", required=True, help="the next number, e.g. 0003")
+    dr.set_defaults(func=cmd_db_revision)
     return p
 
 
@@ -400,10 +451,15 @@ def main(argv: list[str] | None = None) -> int:
         args.la = load_settings().la_code
     from sqlalchemy.exc import SQLAlchemyError
 
+    from .migrate import SchemaMismatch
+
     try:
         return args.func(args)
     except BrokenPipeError:
         return 0
+    except SchemaMismatch as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     except SQLAlchemyError as exc:
         print(f"error: the database could not be reached or used ({type(exc).__name__}); nothing was changed. "
               "Check DATABASE_URL and that the server is running.", file=sys.stderr)

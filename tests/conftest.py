@@ -103,13 +103,13 @@ def _wipe_test_database(url: str) -> None:
     older schema) leave users, links and versions behind. Only the dashboard's own tables go."""
     from sqlalchemy import create_engine, text
 
-    from dashboard.auth import models  # noqa: F401  - so drop_all knows every table
-    from dashboard.store import Base
+    from dashboard.models import Base  # every table of the dashboard
 
     engine = create_engine(url)
     Base.metadata.drop_all(engine)
     with engine.begin() as c:
         c.execute(text("DROP TABLE IF EXISTS meta CASCADE"))
+        c.execute(text("DROP TABLE IF EXISTS alembic_version CASCADE"))
         c.execute(text("DROP FUNCTION IF EXISTS audit_event_append_only() CASCADE"))
     engine.dispose()
 

@@ -36,7 +36,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine, make_url
 
 from dashboard import store
-from dashboard.auth import models as _auth_models  # noqa: F401  - registers the access-control tables
+from dashboard.auth import models as _auth_models
 from dashboard.config import DEFAULT_DATA_DIR, ROOT, Settings, load_settings
 from dashboard.registry import Registry, load_registry
 from tests.conftest import ROLE_PASSWORD, TEST_DATABASE_ENV
