@@ -31,8 +31,9 @@ The method
 ----------
 * **At least 24 months** (two full seasons): statsmodels' ``ETSModel`` with additive error,
   additive damped trend and additive seasonality of period 12 ("ETS(A,Ad,A)"), initial
-  states by statsmodels' heuristic (the first two seasons; only the four smoothing
-  parameters are estimated, by maximum likelihood), prediction intervals from the model's
+  states by statsmodels' heuristic (Hyndman's centred moving average over the first two to
+  five full years; it needs two), only the four smoothing and damping parameters estimated,
+  by maximum likelihood; prediction intervals from the model's
   exact (analytic) forecast variance, assuming normal errors. The residual variance is
   divided by ``n - 18`` rather than ``n`` (18: four smoothing parameters, initial level and
   trend, 11 free initial seasonal states, and the variance), as R's ``forecast::ets`` does;
@@ -44,7 +45,9 @@ The method
   is ten times faster and covered no worse.
 * **Seasonal-naive fallback**, when exponential smoothing fails: the fit raises an error, the
   optimiser reports that it did not converge (or warns so), or the projection or its
-  variance is not a finite number. Each month repeats the same month of the last observed
+  variance is not a finite number; and for a constant series (nothing to smooth). A series
+  with no noise at all (a perfect repeat) usually ends here, as the likelihood has no
+  optimum; seasonal naive is then exact. Each month repeats the same month of the last observed
   year; the interval is ``point +/- z * sigma * sqrt(k)`` where ``sigma`` is the root mean
   square of the year-on-year differences ``y[t] - y[t-12]`` and ``k`` the number of years
   ahead (1 for the first 12 months; Hyndman and Athanasopoulos, *Forecasting: principles
