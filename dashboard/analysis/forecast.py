@@ -5,7 +5,7 @@ Pure functions: no Dash, no database. ``docs/demand.md`` explains the method in 
 API
 ---
 ``project(series, horizon=12, *, levels=(0.80, 0.95), kind="flow", nonnegative=True,
-method="auto") -> Projection``
+upper=None, method="auto") -> Projection``
 
 * ``series``: a pandas Series of monthly values. Its index may be a DatetimeIndex, a
   PeriodIndex or dates (``datetime.date``, ISO strings); any day of a month stands for that
@@ -17,6 +17,8 @@ method="auto") -> Projection``
   end: children on a plan). The same model serves both; ``kind`` is carried for labels.
 * ``nonnegative``: the series is a count (the default), so a projection or an interval
   bound below zero is set to zero, and ``Projection.notes`` says so.
+* ``upper``: the most the figure can be (100 for a percentage), or None: a projection or
+  bound above it is set to it, and a note says so.
 * ``method``: ``"auto"`` (exponential smoothing, seasonal naive if it fails),
   ``"ets"`` (the same) or ``"seasonal_naive"`` (the benchmark only).
 
@@ -317,7 +319,7 @@ def _none(reason: str, kind: str, levels, y: pd.Series, backtest_reason: str = "
 
 
 def project(series: pd.Series, horizon: int = 12, *, levels: Sequence[float] = (0.80, 0.95), kind: str = "flow",
-            nonnegative: bool = True, method: str = "auto") -> Projection:
+            nonnegative: bool = True, upper: float | None = None, method: str = "auto") -> Projection:
     """Project a monthly series ``horizon`` months ahead (see the module docstring for the method)."""
     if kind not in ("flow", "stock"):
         raise ValueError(f"kind must be 'flow' or 'stock', got {kind!r}")
@@ -350,12 +352,17 @@ def project(series: pd.Series, horizon: int = 12, *, levels: Sequence[float] = (
         frame, clipped = _clip(frame)
         if clipped:
             notes.append(CLIP_NOTE)
+    if upper is not None and bool((frame > upper).to_numpy().any()):
+        frame = frame.clip(upper=float(upper))
+        clipped = True
+        notes.append(f"Projected values and interval bounds above {upper:g} were set to {upper:g}, the most the "
+                     f"figure can be.")
     if reason:
         notes.append(reason)
 
     backtest, backtest_reason = None, ""
     if n - BACKTEST_MONTHS >= MIN_MONTHS:
-        backtest = _backtest(y, levels, method, nonnegative)
+        backtest = _backtest(y, levels, method, nonnegative, upper)
     else:
         backtest_reason = (f"No back-test: it needs at least {MIN_MONTHS + BACKTEST_MONTHS} months ({MIN_MONTHS} to "
                            f"fit and {BACKTEST_MONTHS} to hold out); this series has {n}.")
@@ -366,15 +373,16 @@ def project(series: pd.Series, horizon: int = 12, *, levels: Sequence[float] = (
     )
 
 
-def _backtest(y: pd.Series, levels: tuple[float, ...], method: str, nonnegative: bool) -> Backtest:
+def _backtest(y: pd.Series, levels: tuple[float, ...], method: str, nonnegative: bool,
+              upper: float | None) -> Backtest:
     train, held = y.iloc[:-BACKTEST_MONTHS], y.iloc[-BACKTEST_MONTHS:]
     used, reason, frame, _ = _fit(train, BACKTEST_MONTHS, levels, method)
     bench, _ = _seasonal_naive(train, BACKTEST_MONTHS, levels)
     predicted = frame["point"].to_numpy()
     bench_point = bench["point"].to_numpy()
-    if nonnegative:
-        predicted = np.clip(predicted, 0, None)
-        bench_point = np.clip(bench_point, 0, None)
+    low = 0 if nonnegative else None
+    predicted = np.clip(predicted, low, upper)
+    bench_point = np.clip(bench_point, low, upper)
     actual = held.to_numpy()
     err, zeros = mape(actual, predicted)
     bench_err, _ = mape(actual, bench_point)

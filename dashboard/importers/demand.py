@@ -302,6 +302,11 @@ class _Inputs:
         self._busy.add(k)
         try:
             fig = self._fill(key, year)
+        except _Cycle:
+            if self._busy == {k}:  # the outermost figure: no proxy leads anywhere
+                raise ValueError(f"{key} for {self._label(key, year)}: not published, and no proxy can be "
+                                 f"worked out from the figures given") from None
+            raise
         finally:
             self._busy.discard(k)
         self._memo[k] = fig

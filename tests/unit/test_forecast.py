@@ -126,6 +126,14 @@ def test_counts_are_never_negative_and_the_clipping_is_said():
     assert (p.backtest.table["predicted"] >= 0).all()
 
 
+def test_a_percentage_is_kept_at_or_below_its_ceiling():
+    s = monthly(np.clip(97 + np.tile(SHAPE / 8, 3) + np.linspace(0, 3, 36), 0, 100))
+    p = project(s, upper=100)
+    assert (p.forecast.to_numpy() <= 100).all() and p.clipped
+    assert any("above 100" in n for n in p.notes)
+    assert (p.backtest.table["predicted"] <= 100).all()
+
+
 def test_not_counts_may_go_below_zero():
     s = monthly(np.linspace(5, -5, 36) + np.tile(SHAPE / 10, 3))
     p = project(s, nonnegative=False, kind="stock")
