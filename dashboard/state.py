@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlencode
 
 COMPARATORS = ("england", "region", "sn")
@@ -31,10 +31,32 @@ class ViewState:
     rag: tuple[str, ...] = ()
     agency: str | None = None
     breakdown: str | None = None
-    extra: dict = field(default_factory=dict)
 
     def with_(self, **kw) -> "ViewState":
+        """A copy with trusted values changed (values from code, not from the browser)."""
         return replace(self, **kw)
+
+    def with_controls(self, *, topics: tuple[str, ...] = (), **raw) -> "ViewState":
+        """A copy with values the browser sent (a control's value), each checked by the same rule as the
+        URL's: an unknown or malformed value is dropped, never passed on. Keys: ``topic``, ``rag`` (list),
+        ``cmp`` (list), ``sn``, ``as_of`` (ISO date or "latest"), ``cell`` ("agency|dimension|value")."""
+        changes: dict = {}
+        if "topic" in raw:
+            changes["topic"] = _topic(raw["topic"], topics)
+        if "rag" in raw:
+            changes["rag"] = _list(_strings(raw["rag"]), RAG_VALUES)
+        if "cmp" in raw:
+            changes["cmp"] = _list(_strings(raw["cmp"]), COMPARATORS)
+        if "sn" in raw:
+            changes["sn"] = raw["sn"] if raw["sn"] in SN_MODELS else self.sn
+        if "as_of" in raw:
+            changes["as_of"] = _date(raw["as_of"])
+        if "cell" in raw:
+            cell = raw["cell"] if isinstance(raw["cell"], str) and raw["cell"].count("|") == 2 else "||"
+            agency, dim, val = cell.split("|")
+            changes["agency"] = _agency(agency)
+            changes["breakdown"] = _breakdown(f"{dim}:{val}" if dim else None)
+        return replace(self, **changes)
 
     def query(self, *, keep_filters: bool = True) -> str:
         """The query string for this state, with defaults left out ("" when all are defaults)."""
@@ -73,6 +95,33 @@ def _list(values: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _strings(values) -> list[str]:
+    return [v for v in values if isinstance(v, str)] if isinstance(values, (list, tuple)) else []
+
+
+def _la(value: str | None) -> str | None:
+    return value.upper() if isinstance(value, str) and _CODE.match(value.upper()) else None
+
+
+def _date(value) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
+    except ValueError:
+        return None
+
+
+def _topic(value, topics: tuple[str, ...]) -> str | None:
+    return value if isinstance(value, str) and value in topics else None
+
+
+def _agency(value) -> str | None:
+    return value if isinstance(value, str) and value and _SAFE.match(value) else None
+
+
+def _breakdown(value) -> str | None:
+    return value if isinstance(value, str) and value and _BREAKDOWN.match(value) else None
+
+
 def parse_query(search: str | None, topics: tuple[str, ...] = (), default_sn: str = "2025") -> ViewState:
     qs = parse_qs((search if isinstance(search, str) else "").lstrip("?"), keep_blank_values=True)
 
@@ -80,21 +129,11 @@ def parse_query(search: str | None, topics: tuple[str, ...] = (), default_sn: st
         v = qs.get(key)
         return v[0].strip() if v and v[0].strip() else None
 
-    la = one("la")
-    la = la.upper() if la and _CODE.match(la.upper()) else None
     if "cmp" in qs:
         cmp = () if one("cmp") == "none" else (_list(qs["cmp"], COMPARATORS) or ("england",))
     else:
         cmp = ("england",)
     sn = one("sn") if one("sn") in SN_MODELS else (default_sn if default_sn in SN_MODELS else "2025")
-    as_of = None
-    if one("as_of"):
-        try:
-            as_of = dt.date.fromisoformat(one("as_of"))
-        except ValueError:
-            as_of = None
-    topic = one("topic") if one("topic") in topics else None
-    rag = _list(qs.get("rag", []), RAG_VALUES)
-    agency = one("agency") if one("agency") and _SAFE.match(one("agency")) else None
-    breakdown = one("breakdown") if one("breakdown") and _BREAKDOWN.match(one("breakdown")) else None
-    return ViewState(la=la, cmp=cmp, sn=sn, as_of=as_of, topic=topic, rag=rag, agency=agency, breakdown=breakdown)
+    return ViewState(la=_la(one("la")), cmp=cmp, sn=sn, as_of=_date(one("as_of")), topic=_topic(one("topic"), topics),
+                     rag=_list(qs.get("rag", []), RAG_VALUES), agency=_agency(one("agency")),
+                     breakdown=_breakdown(one("breakdown")))

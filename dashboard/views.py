@@ -25,6 +25,21 @@ class UnknownArea(LookupError):
     pass
 
 
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, as the web layer found it: pages read this, never the request."""
+
+    name: str = ""
+    role: str = "anonymous"
+    scope: dict = field(default_factory=dict)
+    csrf_token: str = ""
+    staff_user: bool = False  # a signed-in person with a password (not an inspector link)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.role != "anonymous"
+
+
 class OutOfScope(PermissionError):
     """The viewer asked for an authority or metric their access does not cover."""
 
@@ -38,6 +53,7 @@ class Context:
     region: dict | None
     neighbours: list[str]
     allowed_las: set[str] | None = None
+    viewer: Viewer = field(default_factory=Viewer)
 
     @property
     def external(self) -> bool:
@@ -67,7 +83,7 @@ class Context:
 
 def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_la: str, *,
                  external: bool = False, allowed_las: set[str] | None = None,
-                 allowed_metrics: set[str] | None = None) -> Context:
+                 allowed_metrics: set[str] | None = None, viewer: Viewer | None = None) -> Context:
     """The context for one view. ``external`` swaps in the small-numbers-suppressed data;
     ``allowed_las`` (DfE or GSS codes) limits which authorities may be asked for, and
     ``allowed_metrics`` which metrics exist at all for this viewer."""
@@ -84,7 +100,8 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
         # Suppression is computed for the whole registry, the same for every external viewer.
         snap = snap.external(full)
     return Context(snap=snap, registry=registry, state=state, la=area, region=snap.region_of(area["code"]),
-                   neighbours=snap.neighbour_codes(area["code"], state.sn), allowed_las=allowed_las)
+                   neighbours=snap.neighbour_codes(area["code"], state.sn), allowed_las=allowed_las,
+                   viewer=viewer or Viewer())
 
 
 def scorecard(ctx: Context) -> list[ScorecardRow]:

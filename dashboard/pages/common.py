@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from dash import dcc, html
 
-from ..views import Context, as_at
-from ..web.components import as_at_line
+from ..views import Context, Viewer, as_at
+from ..components import as_at_line
 
 NAV = [
     ("/", "Overview"),
@@ -39,26 +39,19 @@ def authority_picker(ctx: Context) -> html.Div:
     ], className="authority-picker d-flex align-items-center")
 
 
-def user_bar() -> html.Div | None:
+def user_bar(viewer: Viewer) -> html.Div | None:
     """Who is signed in, with sign-out (a POST with the CSRF token) and, for admins, administration."""
-    from ..web import security
-
-    try:
-        p = security.principal()
-        token = security.csrf_token()
-    except RuntimeError:  # outside a request: no user to show
+    if not viewer.signed_in:
         return None
-    if p is None:
-        return None
-    parts = [html.Span(["Signed in as ", html.Strong(p.name), f" ({p.role})"])]
-    if p.user_id is not None:
+    parts = [html.Span(["Signed in as ", html.Strong(viewer.name), f" ({viewer.role})"])]
+    if viewer.staff_user:
         parts.append(html.A("Change password", href="/account/password", className="ms-3"))
-    if p.role in ("admin", "analyst"):
+    if viewer.role in ("admin", "analyst"):
         parts.append(html.A("Upload a return", href="/upload", className="ms-3"))
-    if p.role == "admin":
+    if viewer.role == "admin":
         parts.append(html.A("Administration", href="/admin", className="ms-3"))
         parts.append(html.A("Data versions", href="/admin/versions", className="ms-3"))
-    parts.append(html.Form([dcc.Input(type="hidden", name="csrf_token", value=token),
+    parts.append(html.Form([dcc.Input(type="hidden", name="csrf_token", value=viewer.csrf_token),
                             html.Button("Sign out", type="submit", className="btn btn-link p-0 ms-3 align-baseline")],
                            method="post", action="/logout", className="d-inline"))
     return html.Div(parts, className="user-bar small")
@@ -86,7 +79,7 @@ def shell(ctx: Context | None, active: str, title: str, children: list, *, subti
     top = [nav(ctx, active)]
     if ctx is not None:
         top.append(authority_picker(ctx))
-    bar = user_bar()
+    bar = user_bar(ctx.viewer) if ctx is not None else None
     if bar is not None:
         top.append(bar)
     body = [html.Div(top, className="top-bar d-flex flex-wrap justify-content-between align-items-center gap-2"),

@@ -11,7 +11,7 @@ from ..formatting import value_text
 from ..registry import POLARITY_WORDS, Metric, Unit
 from ..state import COMPARATOR_LABELS, COMPARATORS
 from ..views import Context, MetricView, cell_label, metric_view
-from ..web.components import chart_data_table, figure_card, illustrative_badge, rag_chip
+from ..components import chart_data_table, figure_card, illustrative_badge, rag_chip
 from .common import shell
 
 
@@ -76,7 +76,7 @@ def breakdown_card(ctx: Context, view: MetricView, graph_id: str = "breakdown-gr
     df = b.assign(label=labels, shown=[value_text(metric, v, s) for v, s in zip(b["value"], b["status"])],
                   count=["" if n != n else f"{n:,.0f}" for n in b["numerator"]],
                   total=["" if n != n else f"{n:,.0f}" for n in b["denominator"]])
-    from ..web.components import data_table
+    from ..components import data_table
 
     table = data_table(df, f"{metric.short_title} by category, {period}",
                        [("label", "Category"), ("shown", "Value"), ("count", "Count"), ("total", "Total")],

@@ -8,7 +8,7 @@ from ..analysis.scorecard import ScorecardRow, filter_rows
 from ..figures import sparkline_alt, sparkline_svg
 from ..formatting import delta_text, value_text
 from ..views import Context, scorecard
-from ..web.components import illustrative_badge, rag_chip
+from ..components import illustrative_badge, rag_chip
 from .common import shell
 
 RAG_FILTER_OPTIONS = [
@@ -89,9 +89,13 @@ def scorecard_tables(ctx: Context, rows: list[ScorecardRow]) -> list:
     return [html.P(f"{len(rows)} metrics shown: {summary}.", className="scorecard-summary", role="status")] + out
 
 
+def scorecard_body(ctx: Context) -> list:
+    """The scorecard tables for the context's filters (the filter callback redraws only this)."""
+    shown = filter_rows(scorecard(ctx), ctx.state.topic, list(ctx.state.rag) or None)
+    return ctx.memo("scorecard-tables", lambda: scorecard_tables(ctx, shown))
+
+
 def layout(ctx: Context) -> html.Div:
-    rows = scorecard(ctx)
-    shown = filter_rows(rows, ctx.state.topic, list(ctx.state.rag) or None)
     topic_opts = [{"label": "All topics", "value": "all"}] + [{"label": t.title, "value": t.id}
                                                                for t in ctx.registry.topics]
     filters = html.Form([
@@ -122,7 +126,7 @@ def layout(ctx: Context) -> html.Div:
                      ". Open a status to read the rule behind it."], className="rag-legend")
     return shell(ctx, "/", "Performance scorecard", [
         legend, filters, download,
-        html.Div(ctx.memo("scorecard-tables", lambda: scorecard_tables(ctx, shown)), id="scorecard-body",
+        html.Div(scorecard_body(ctx), id="scorecard-body",
                  **{"aria-live": "polite"}),
     ])
 

@@ -7,7 +7,7 @@ from ..figures import grouped_bar_figure
 from ..formatting import value_text
 from ..registry import Metric
 from ..views import Context, MetricView, metric_view
-from ..web.components import chart_data_table, data_table, figure_card, rag_chip
+from ..components import chart_data_table, data_table, figure_card, rag_chip
 from .common import shell
 from .metric import breakdown_card, download_href
 

@@ -20,7 +20,7 @@ from ..pages.common import shell
 from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
 from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
-from ..views import OutOfScope, UnknownArea, make_context, metric_csv, scorecard, scorecard_csv
+from ..views import OutOfScope, UnknownArea, Viewer, make_context, metric_csv, scorecard, scorecard_csv
 from . import security
 from .uploads import install_uploads
 from ..analysis.scorecard import filter_rows
@@ -57,19 +57,31 @@ def _state(mgr: DataManager, search: str | None) -> ViewState:
 
 def _context(mgr: DataManager, search: str | None):
     """The view context for the current request: the URL's state, checked against who is asking."""
-    state = _state(mgr, search)
+    return context_for(mgr, _state(mgr, search))
+
+
+def viewer() -> Viewer:
+    """Who is asking, from the server session: the only place pages learn it."""
     p = security.principal()
-    role, scope = (p.role, p.scope) if p else ("anonymous", {})
+    if p is None:
+        return Viewer()
+    return Viewer(name=p.name, role=p.role, scope=dict(p.scope), csrf_token=security.csrf_token(),
+                  staff_user=p.user_id is not None)
+
+
+def context_for(mgr: DataManager, state: ViewState):
+    """The view context for a view state, checked against who is asking."""
+    who = viewer()
     return make_context(mgr.snapshot(), mgr.registry, state, mgr.settings.la_code,
-                        external=role in EXTERNAL_ROLES or p is None,
-                        allowed_las=allowed_authorities(role, scope),
-                        allowed_metrics=allowed_metrics(role, scope))
+                        external=who.role in EXTERNAL_ROLES or not who.signed_in,
+                        allowed_las=allowed_authorities(who.role, who.scope),
+                        allowed_metrics=allowed_metrics(who.role, who.scope), viewer=who)
 
 
-def _callback_context(mgr: DataManager, search: str | None):
-    """As _context, for callbacks: a request outside the viewer's scope changes nothing."""
+def _checked_context(mgr: DataManager, state: ViewState):
+    """As context_for, for callbacks: a request outside the viewer's scope changes nothing."""
     try:
-        return _context(mgr, search if isinstance(search, str) else "")
+        return context_for(mgr, state)
     except (UnknownArea, OutOfScope, NoData):
         raise PreventUpdate from None
 
@@ -187,8 +199,8 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         area = snap.area(la) if isinstance(la, str) else None
         if area is None or area["level"] != "la":
             return no_update
-        p = security.principal()
-        allowed = allowed_authorities(p.role, p.scope) if p else set()
+        who = viewer()
+        allowed = allowed_authorities(who.role, who.scope) if who.signed_in else set()
         if allowed is not None and not ({area["code"], str(area["old_code"])} & allowed):
             return no_update
         current = snap.area(state.la or mgr.settings.la_code)
@@ -202,52 +214,38 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
                   Input("topic-filter", "value"), Input("rag-filter", "value"), State("url", "search"),
                   prevent_initial_call=True)
     def filter_scorecard(topic, rag, search):
-        ctx = _callback_context(mgr, search)
-        topic = topic if isinstance(topic, str) and topic in _topics(mgr) else None
-        rag = rag if isinstance(rag, list) else []
-        state = ctx.state.with_(topic=topic if isinstance(topic, str) else None,
-                                rag=tuple(v for v in rag if isinstance(v, str)))
-        state = _state(mgr, state.query())  # re-validate what the browser sent
-        if (state.topic, state.rag) == (ctx.state.topic, ctx.state.rag):
+        before = _state(mgr, search)
+        state = before.with_controls(topic=topic, rag=rag, topics=_topics(mgr))
+        if (state.topic, state.rag) == (before.topic, before.rag):
             raise PreventUpdate  # the page was just drawn with these filters
-        ctx.state = state
-        rows = filter_rows(scorecard(ctx), state.topic, list(state.rag) or None)
-        tables = ctx.memo("scorecard-tables", lambda: overview.scorecard_tables(ctx, rows))
-        return tables, f"/download/scorecard.csv{state.query()}", state.query()
+        ctx = _checked_context(mgr, state)
+        return overview.scorecard_body(ctx), f"/download/scorecard.csv{state.query()}", state.query()
 
     @app.callback(Output("url", "search", allow_duplicate=True), Output("page", "children", allow_duplicate=True),
                   Input("as-of", "value"), State("url", "search"), prevent_initial_call=True)
     def change_as_of(as_of, search):
         """A new "as at" date changes every figure on the page, so the page is drawn again."""
-        ctx = _callback_context(mgr, search)
-        value = as_of if isinstance(as_of, str) and as_of != "latest" else ""
-        state = _state(mgr, ctx.state.with_(as_of=None).query() + (f"&as_of={value}" if value else ""))
-        if state.as_of == ctx.state.as_of:
+        before = _state(mgr, search)
+        state = before.with_controls(as_of=as_of)
+        if state.as_of == before.as_of:
             raise PreventUpdate
-        ctx = _callback_context(mgr, state.query() or "?")
-        return state.query(), overview.layout(ctx)
+        return state.query(), overview.layout(_checked_context(mgr, state))
 
     @app.callback(Output("trend-container", "children"), Output("url", "search", allow_duplicate=True),
                   Input("cmp-toggle", "value"), Input("sn-model", "value"), Input("cell-select", "value"),
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
     def update_metric(cmp, sn, cell, pathname, search):
-        parts = (pathname or "").strip("/").split("/") if isinstance(pathname, str) else []
-        ctx = _callback_context(mgr, search)
-        m = ctx.registry.get(parts[1]) if len(parts) == 2 and parts[0] == "metric" else None
-        if m is None:
-            return no_update, no_update
-        agency, dim, val = (cell or "||").split("|") if isinstance(cell, str) and cell.count("|") == 2 else ("", "", "")
-        cmp_list = ",".join(c for c in (cmp if isinstance(cmp, list) else []) if isinstance(c, str)) or "none"
-        state = _state(mgr, ViewState(la=ctx.state.la, sn=sn if isinstance(sn, str) else ctx.state.sn,
-                                      as_of=ctx.state.as_of, agency=agency or None,
-                                      breakdown=f"{dim}:{val}" if dim else None).query() + f"&cmp={cmp_list}")
-        previous = _callback_context(mgr, search).state
-        if (state.cmp, state.sn, state.agency, state.breakdown) == (previous.cmp, previous.sn, previous.agency,
-                                                                     previous.breakdown):
+        before = _state(mgr, search)
+        state = before.with_controls(cmp=cmp, sn=sn, cell=cell)
+        if (state.cmp, state.sn, state.agency, state.breakdown) == (before.cmp, before.sn, before.agency,
+                                                                    before.breakdown):
             raise PreventUpdate  # the page was just drawn with these choices
-        ctx = _callback_context(mgr, state.query() or "?")
-        view = metric_page.metric_view(ctx, m)
-        return metric_page.trend_card(ctx, view), state.query()
+        ctx = _checked_context(mgr, state)
+        found = match_page(pathname, ctx.registry)
+        if found is None or found.page != "metric":
+            return no_update, no_update
+        return metric_page.trend_card(ctx, metric_page.metric_view(ctx, ctx.registry.metric(found.params["metric"]))), \
+            state.query()
 
 
 def register_routes(app: Dash, mgr: DataManager) -> None:

@@ -207,7 +207,7 @@ def test_notes_travel_to_the_table_the_hover_and_the_csv_as_text(registry, obs):
     """Issue 13: a row's note reaches chart_data, the hover text (escaped for Plotly), the data table and the
     CSV (neutralised where a spreadsheet would run it)."""
     from dashboard import views
-    from dashboard.web.components import chart_data_table
+    from dashboard.components import chart_data_table
 
     m = registry.metric("cp_plans_31mar")
     series = _la_series(obs, m.id, [290.0, 294.0])

@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 from dash import dcc, html
 
-from ..analysis.rag import RagResult
-from ..formatting import is_missing, number, value_text
-from ..registry import Metric
+from .analysis.rag import RagResult
+from .formatting import is_missing, number, value_text
+from .registry import Metric
 
 
 def rag_chip(rag: RagResult, *, with_rule: bool = True, id: str | None = None) -> html.Span | html.Details:
