@@ -331,7 +331,15 @@ def _lait_rows(out, data_dir, lait, pops) -> None:
             else:
                 value = percentage(n, d, m.decimals)
                 note = ""
-            out.add(m.metric_id, area, year, value=value, status=dfe._first_status(n_s, d_s), numerator=n,
+            status = dfe._first_status(n_s, d_s)
+            no_count = MISSING in (n_s, d_s)  # not in the files held here that year
+            no_population = m.kind == "rate" and n is not None and d is None  # pre-2019 Dorset authorities
+            if value is None and p is not None and not p_s and (no_count or no_population):
+                # Nothing to recompute from: DfE's figure stands. A count withheld by DfE ("c", or
+                # LAIT's "-") stays withheld, and so does the figure built on it.
+                value, status, note = _rounded(p, m.decimals), "", (
+                    "LAIT's published figure: the counts to recompute it from are not in the files held here.")
+            out.add(m.metric_id, area, year, value=value, status=status, numerator=n,
                     denominator=d, published=_rounded(p, m.decimals), published_status=p_s, source=source,
                     note=note)
 
