@@ -339,6 +339,8 @@ def _lait_rows(out, data_dir, lait, pops) -> None:
                 # LAIT's "-") stays withheld, and so does the figure built on it.
                 value, status, note = _rounded(p, m.decimals), "", (
                     "LAIT's published figure: the counts to recompute it from are not in the files held here.")
+            if p_s == LAIT_NO_FIGURE_STATUS and status not in ("", MISSING):
+                p_s = status  # LAIT's "-" over a count DfE marked ("c", "u"): say which, not just "no figure"
             out.add(m.metric_id, area, year, value=value, status=status, numerator=n,
                     denominator=d, published=_rounded(p, m.decimals), published_status=p_s, source=source,
                     note=note)
