@@ -312,7 +312,7 @@ def _lait_rows(out, data_dir, lait, pops) -> None:
         nums, dens = part(m.numerator), part(m.denominator)
         if m.kind in ("count", "published"):
             for (area, year), (v, s) in sorted(pub.items()):
-                num = nums.get((area, year), (None, ""))[0] if m.numerator else None
+                num = nums.get((area, year), (None, ""))[0] if m.numerator and not s else None
                 value = _rounded(v, m.decimals)
                 out.add(m.metric_id, area, year, value=value, status=s, numerator=num, published=value,
                         source=source)
@@ -341,6 +341,9 @@ def _lait_rows(out, data_dir, lait, pops) -> None:
                     "LAIT's published figure: the counts to recompute it from are not in the files held here.")
             if p_s == LAIT_NO_FIGURE_STATUS and status not in ("", MISSING):
                 p_s = status  # LAIT's "-" over a count DfE marked ("c", "u"): say which, not just "no figure"
+            if p_s and p_s != MISSING:
+                # The figure is withheld: so are its parts (LAIT can print a count of 1 to 5 beside a "-").
+                n = d = None
             out.add(m.metric_id, area, year, value=value, status=status, numerator=n,
                     denominator=d, published=_rounded(p, m.decimals), published_status=p_s, source=source,
                     note=note)

@@ -208,6 +208,7 @@ def test_lait_dash_is_a_typed_missing_value_never_zero(raw, obs):
             if text == "-":
                 seen += 1
                 assert row["value"] is None and row["status"] == "x" and row["published_value"] is None, row
+                assert row["numerator"] is None, row  # a count printed beside a "-" is not shown with it
             else:
                 assert row["status"] == "" and row["value"] is not None, row
     assert seen == 1562  # "-" cells of these measures in the extracts (718 in CareLeavers_LA_NotInTouch alone)
@@ -289,6 +290,7 @@ def test_recomputed_from_counts_reproduces_lait_everywhere(metric_id, raw, ees_c
             parts = [(_text(s, area, year, raw, ees_counts, population) or "").strip() for s in (num_spec, den_spec)]
             symbols = [x for x in parts if x in SUPPRESSION_SYMBOLS]  # e.g. "c", or "u" (Hampshire 2024)
             assert row["value"] is None and row["status"] == (symbols[0] if symbols else "x"), (row, parts)
+            assert row["numerator"] is None and row["denominator"] is None, row  # nor its parts
             kinds["withheld by LAIT"] += 1
             continue
         published = _half_up(Decimal(text), decimals)

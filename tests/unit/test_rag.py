@@ -371,7 +371,8 @@ def test_assess_metric_passes_suppression_and_handles_no_target_and_neutral():
     assert c.status is RagStatus.NO_DATA and "Suppressed (c)" in c.rule
     untargeted = make_metric(targets=[])
     assert assess_metric(untargeted, 50, dt.date(2018, 3, 31)).status is RagStatus.NO_TARGET
-    neutral = make_metric(polarity="neutral", unit="rate_per_10000", targets=[{"value": 40, "source": "x"}])
+    neutral = make_metric(polarity="neutral", unit="rate_per_10000", targets=[{"value": 40, "source": "x"}],
+                          suppression={"rule": "small_numbers", "count_metric": None})
     r = assess_metric(neutral, 68.34, dt.date(2018, 3, 31))
     assert r.status is RagStatus.NEUTRAL and r.rule.endswith("68.3 per 10,000 is Not rated.")
     rel = make_metric(tolerance={"value": 10, "kind": "relative"}, polarity="lower_better")

@@ -466,7 +466,8 @@ metrics:
   - {id: kids, title: Kids, short_title: Kids, topic: t, definition: d, methodology: m, unit: count, decimals: 0,
      polarity: neutral, period_type: snapshot_31_march, source: s, breakdowns: [sex]}
   - {id: share, title: Share, short_title: Share, topic: t, definition: d, methodology: m, unit: percent,
-     decimals: 0, polarity: neutral, period_type: snapshot_31_march, source: s, breakdowns: [sex, level]}
+     decimals: 0, polarity: neutral, period_type: snapshot_31_march, source: s, breakdowns: [sex, level],
+     suppression: {rule: small_numbers, total_metric: kids}}
 """
 
 
