@@ -179,13 +179,43 @@ def neighbour_median(values: Mapping[str, float | None], neighbours: Iterable[st
     return float(np.median(got))
 
 
+@dataclass(frozen=True)
+class Placing:
+    """One authority's figure for one period against every benchmark DfE's users know."""
+
+    benchmark: Benchmark  # national rank and quartile band
+    england: float | None
+    neighbour_median: float | None
+    vs_england: str | None  # better / worse / same (higher / lower / same when neutral)
+    vs_neighbours: str | None
+
+
+def place(rows: pd.DataFrame, area: str, polarity: Polarity | str, la_codes: Iterable[str],
+          neighbours: Iterable[str], england: str = "E92000001") -> Placing:
+    """Rank, band and position of ``area`` from the rows of one metric, period and cell (every area).
+
+    The rank and band use the pool of :func:`national_pool` (published figures); the authority's
+    own figure, England's and the neighbours' are the values shown on the page (``value``).
+    """
+    pool = national_pool(rows, la_codes)
+    shown = {a: (float(v) if _present(v) and not s else None)
+             for a, v, s in zip(rows["area_code"], rows["value"], rows["status"].fillna(""))}
+    bench = benchmark(area, pool, polarity)
+    own, eng = shown.get(area), shown.get(england)
+    median = neighbour_median(shown, neighbours)
+    return Placing(benchmark=bench, england=eng, neighbour_median=median,
+                   vs_england=position(own, eng, polarity), vs_neighbours=position(own, median, polarity))
+
+
 __all__ = [
+    "Placing",
     "BANDS",
     "Benchmark",
     "Quartiles",
     "benchmark",
     "national_pool",
     "neighbour_median",
+    "place",
     "position",
     "quartile_band",
     "quartiles",

@@ -32,8 +32,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.rates import MISSING, parse_published, percentage, rate_per_10000, round_half_up
-from ..registry import PeriodType, Registry, get_registry
 from ..config import DEFAULT_DATA_DIR
+from ..registry import PeriodType, Registry, get_registry
 from . import dfe
 from .dfe import (
     ENGLAND,
@@ -304,11 +304,12 @@ def _lait_rows(out, data_dir, lait, pops) -> None:
             ees_cache[key] = _ees_column(data_dir, p.file, p.code)
         return ees_cache[key]
 
+    sources_of = {code: f for f in LAIT_FILES for code in _codes_in(data_dir, f)}
     for m in MEASURES:
         if m.code not in lait:
             raise ValueError(f"LAIT measure {m.code} ({m.metric_id}) is not in the extracts")
         pub = lait[m.code]
-        source = next(f for f in LAIT_FILES if m.code in _codes_in(data_dir, f))
+        source = sources_of[m.code]
         nums, dens = part(m.numerator), part(m.denominator)
         if m.kind in ("count", "published"):
             for (area, year), (v, s) in sorted(pub.items()):
@@ -349,14 +350,9 @@ def _lait_rows(out, data_dir, lait, pops) -> None:
                     note=note)
 
 
-_CODES: dict[tuple[str, str], set[str]] = {}
-
-
 def _codes_in(data_dir, filename: str) -> set[str]:
-    key = (str(data_dir), filename)
-    if key not in _CODES:
-        _CODES[key] = set(dfe._read_csv(data_dir, filename)["measure_code"].str.strip())
-    return _CODES[key]
+    """The measure codes in one extract (the file read is cached by dfe for as long as it is unchanged)."""
+    return set(dfe._read_csv(data_dir, filename)["measure_code"].str.strip())
 
 
 def _category_rows(out, data_dir, pops) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import csv
 
 import pandas as pd
-import pytest
 
 from dashboard.analysis.benchmark import (
     Quartiles,
     benchmark,
     national_pool,
     neighbour_median,
+    place,
     position,
     quartile_band,
     quartiles,
@@ -155,3 +155,23 @@ def test_real_pool_is_every_authority_lait_gives_a_figure():
     assert sorted(pool.values()) == expected
     bands = [benchmark(a, pool, HIGH).band for a in pool]
     assert set(bands) <= {"A", "B", "C", "D"} and all(bands.count(b) >= len(pool) // 8 for b in "ABCD")
+
+
+def test_place_puts_rank_band_england_and_neighbours_together():
+    rows = pd.DataFrame([
+        dict(area_code="E92000001", value=80.0, published_value=80.0, status=""),
+        dict(area_code="A", value=90.0, published_value=91.0, status=""),  # ours 90, LAIT 91
+        dict(area_code="B", value=85.0, published_value=85.0, status=""),
+        dict(area_code="C", value=70.0, published_value=70.0, status=""),
+        dict(area_code="D", value=None, published_value=None, status="x"),
+        dict(area_code="E", value=60.0, published_value=60.0, status=""),
+    ])
+    p = place(rows, "A", HIGH, la_codes=["A", "B", "C", "D", "E"], neighbours=["B", "C", "D", "E"])
+    # Pool {91, 85, 70, 60}: q25 at h = 0.75 -> 60 + 0.75 x 10 = 67.5; q50 77.5; q75 at 2.25 -> 85 + 0.25 x 6 = 86.5.
+    assert p.benchmark.quartiles == Quartiles(60.0, 67.5, 77.5, 86.5, 91.0)
+    assert (p.benchmark.rank, p.benchmark.band, p.benchmark.pool_size) == (1, "A", 4)
+    assert p.benchmark.value == 91.0  # ranked on LAIT's figure
+    assert (p.england, p.vs_england) == (80.0, "better")  # our 90 against England's 80
+    assert (p.neighbour_median, p.vs_neighbours) == (70.0, "better")  # median of 85, 70, 60 (3 of 4)
+    q = place(rows, "C", LOW, la_codes=["A", "B", "C", "D", "E"], neighbours=["D"])
+    assert (q.benchmark.rank, q.benchmark.band, q.neighbour_median, q.vs_neighbours) == (2, "B", None, None)
