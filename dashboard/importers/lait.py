@@ -208,8 +208,13 @@ def read_tidy(data_dir: Path | str | None, filename: str) -> pd.DataFrame:
     df = dfe._read_csv(data_dir, filename)
     dfe._require(df, filename, _TIDY_COLUMNS)
     index = dfe._area_index(data_dir)
-    areas = [_area(*r, index, filename) for r in zip(df["geographic_level"], df["la_code"], df["new_la_code"],
-                                                     df["la_name"])]
+    seen: dict[tuple[str, str, str, str], str] = {}
+    areas = []
+    for key in zip(df["geographic_level"].tolist(), df["la_code"].tolist(), df["new_la_code"].tolist(),
+                   df["la_name"].tolist()):
+        if key not in seen:
+            seen[key] = _area(*key, index, filename)
+        areas.append(seen[key])
     values, statuses = _cells(df["value"].tolist(), filename)
     out = pd.DataFrame(dict(
         measure=df["measure_code"].str.strip(), area_code=areas, year=df["time_period"].astype(int),
@@ -233,7 +238,8 @@ def read_lait(data_dir: Path | str | None = None) -> dict[str, dict[tuple[str, i
     out: dict[str, dict[tuple[str, int], Cell]] = {}
     for filename in LAIT_FILES:
         df = read_tidy(data_dir, filename)
-        for measure, area, year, v, s in zip(df["measure"], df["area_code"], df["year"], df["value"], df["status"]):
+        for measure, area, year, v, s in zip(df["measure"].tolist(), df["area_code"].tolist(), df["year"].tolist(),
+                                             df["value"].tolist(), df["status"].tolist()):
             table = out.setdefault(measure, {})
             if (area, year) in table:
                 raise ValueError(f"{filename}: measure {measure} for {area} in {year} is also in another extract")
@@ -357,7 +363,9 @@ def _codes_in(data_dir, filename: str) -> set[str]:
 
 def _category_rows(out, data_dir, pops) -> None:
     df = read_tidy(data_dir, F_CP_CATEGORY)
-    cells = {(r.measure, r.area_code, r.year): (r.value, r.status) for r in df.itertuples(index=False)}
+    cells = {(m, a, int(y)): (v, s) for m, a, y, v, s in zip(df["measure"].tolist(), df["area_code"].tolist(),
+                                                              df["year"].tolist(), df["value"].tolist(),
+                                                              df["status"].tolist())}
     totals = {t[0] for t in CATEGORY_TABLES.values()}
     unknown = sorted(set(df["measure"]) - totals - {m for m in df["measure"] if _CATEGORY_MEASURE.fullmatch(m)})
     if unknown:
