@@ -102,6 +102,7 @@ EXPECTED_COMPARABLE = {
     "sw_agency_rate_local": "sw_agency_rate",
     "sw_turnover_local": "sw_turnover_rate",
     "sickness_days_local": "sw_absence_rate",
+    "cp_by_age": "cp_by_age_england",  # the national reference: DfE's age groups differ from the local bands
 }
 
 LOCAL_IDS = {mid for mid in ALL_IDS if mid.endswith("_local")} | {
