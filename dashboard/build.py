@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from . import store
 from .analysis.quality import breakdown_total_warnings, local_vs_published_warnings
 from .config import Settings
-from .importers import dfe, illustrative
+from .importers import dfe, illustrative, lait
 from .importers.returns import read_return_file
 from .periods import period_label
 from .registry import Registry, load_registry
@@ -69,6 +69,9 @@ def collect(data_dir: Path, registry: Registry) -> tuple[pd.DataFrame, pd.DataFr
     areas = dfe.read_areas(data_dir)
     neighbours = dfe.read_stat_neighbours(data_dir)
     obs, sources = dfe.read_observations(data_dir, registry)
+    lait_obs, lait_sources = lait.read_observations(data_dir, registry)
+    obs = pd.concat([obs, lait_obs], ignore_index=True)
+    sources += [s for s in lait_sources if s["key"] not in {x["key"] for x in sources}]
     obs = obs.assign(illustrative=False)
 
     codes = {c: c for c in areas["code"]}

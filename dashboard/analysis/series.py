@@ -43,7 +43,8 @@ def headline_cell(metric: Metric, rows: pd.DataFrame, as_of: dt.date | None = No
     The whole-area total where there is one. A metric reported only by agency or breakdown
     (training by agency and level, say) is represented by its weakest cell in the latest period:
     the lowest value when higher is better, the highest when lower is better, and the largest
-    share for a neutral breakdown. ``why`` says which rule chose it.
+    share for a neutral breakdown. A metric with several breakdowns is represented within the
+    first the registry lists. ``why`` says which rule chose it.
     """
     if as_of is not None:
         rows = rows[rows["period_end"] <= as_of]
@@ -52,6 +53,11 @@ def headline_cell(metric: Metric, rows: pd.DataFrame, as_of: dt.date | None = No
     total = rows[(rows["agency"] == "") & (rows["breakdown"] == "")]
     if not total.empty:
         return "", "", "", ""
+    dims = [b for b in metric.breakdowns if (rows["breakdown"] == b).any()]
+    if len(dims) > 1:
+        # Several breakdowns of the same total (initial and latest category of abuse): the first
+        # listed in the registry stands for the metric, so the headline is one of its cells.
+        rows = rows[rows["breakdown"].isin(["", dims[0]])]
     latest = rows[rows["period_end"] == rows["period_end"].max()].dropna(subset=["value"])
     if latest.empty:
         latest = rows[rows["period_end"] == rows["period_end"].max()]

@@ -76,6 +76,12 @@ F_WORKFORCE = "csww_indicators_2017_to_2025.csv"
 F_SN_2021 = "New_Statistical_Neighbour_Groupings_April_2021.csv"
 F_SN_2025 = "sn_model_2025_wide.csv"
 F_LAIT = "lait_looked_after_measures.csv"
+F_LAIT_CP = "lait_child_protection_measures.csv"
+F_LAIT_PERFORMANCE = "lait_performance_measures.csv"
+F_LAIT_CARE_LEAVERS = "lait_care_leaver_and_placement_measures.csv"
+F_LAIT_DICTIONARY = "lait_data_dictionary_subset.csv"
+F_CP_CATEGORY = "ees_cpp_by_category_of_abuse_2013_to_2022.csv"
+F_CP_AGE_ENGLAND = "ees_cpp_by_age_gender_ethnicity_england_2018_to_2022.csv"
 
 #: The tidy EES files (``time_period``, ``geographic_level``, ``old_la_code`` ...), in which areas are named.
 EES_FILES = (F_POPULATION, F_CIN, F_REFERRALS, F_CP_STARTED, F_CP_31MAR, F_CLA, F_PLACEMENTS, F_WORKFORCE)
@@ -87,10 +93,12 @@ class FileInfo:
     url: str
     copied_from: str
     publisher: str = PUBLISHER
-    kind: str = "ees"  # ees | lait | neighbours
+    kind: str = "ees"  # ees | lait | tidy (LAIT-style long layout, ``time_period``) | dictionary | neighbours
 
 
 _OUTCOMES_COPY = "dfe-analytical-services/CSC_outcomes_and_enablers data-raw/ at 2f5d11a"
+_LAIT_COPY = "dfe-analytical-services/local-authority-interactive-tool 01_data/02_prod/bds_long_0.parquet at 2e30e39"
+_STLITE_COPY = "DfE Characteristics of children in need 2022 release, as copied in WillLP-code/stlite-tests at 6d93070"
 
 FILES: dict[str, FileInfo] = {
     F_POPULATION: FileInfo(
@@ -133,6 +141,36 @@ FILES: dict[str, FileInfo] = {
         "dfe-analytical-services/local-authority-interactive-tool 01_data/02_prod/bds_long_0.parquet at 2e30e39, "
         "four measures kept",
         kind="lait",
+    ),
+    F_LAIT_CP: FileInfo(
+        "Local authority interactive tool (LAIT): child protection measures (s47 enquiries, initial conferences, "
+        "plans ceasing, reviews on time, second or subsequent plans, plans lasting two years or more)",
+        URL_LAIT, _LAIT_COPY, kind="tidy",
+    ),
+    F_LAIT_PERFORMANCE: FileInfo(
+        "Local authority interactive tool (LAIT): referrals, assessments, children looked after starting and "
+        "ceasing, placement stability, health and dental checks, missing and away from placement",
+        URL_LAIT, _LAIT_COPY, kind="tidy",
+    ),
+    F_LAIT_CARE_LEAVERS: FileInfo(
+        "Local authority interactive tool (LAIT): care leavers aged 19 to 21, placements at 31 March, "
+        "permanence and outcomes",
+        URL_LAIT, _LAIT_COPY, kind="tidy",
+    ),
+    F_LAIT_DICTIONARY: FileInfo(
+        "Local authority interactive tool (LAIT): data dictionary (the measures held here)",
+        URL_LAIT, "dfe-analytical-services/local-authority-interactive-tool 01_data/02_prod/lait_data_dictionary.csv "
+        "at 2e30e39", kind="dictionary",
+    ),
+    F_CP_CATEGORY: FileInfo(
+        "Characteristics of children in need: child protection plans at 31 March (D4) and starting in the year "
+        "(D2) by initial and latest category of abuse",
+        URL_CIN, _STLITE_COPY, kind="tidy",
+    ),
+    F_CP_AGE_ENGLAND: FileInfo(
+        "Characteristics of children in need: child protection plans at 31 March by age, gender and ethnicity, "
+        "England (A5)",
+        URL_CIN, _STLITE_COPY, kind="tidy",
     ),
 }
 
@@ -307,6 +345,12 @@ def sources(data_dir: Path | str | None = None, filenames: Iterable[str] | None 
         elif info.kind == "lait":
             years = df["Years"].astype(int)
             vintage = f"LAIT extract covering {years.min()} to {years.max()}"
+        elif info.kind == "tidy":
+            years = df["time_period"].astype(int)
+            what = "LAIT extract" if info.url == URL_LAIT else "EES tables"
+            vintage = f"{what} covering {years.min()} to {years.max()}"
+        elif info.kind == "dictionary":
+            vintage = "LAIT data dictionary at commit 2e30e39"
         else:
             vintage = info.title.rsplit(", ", 1)[-1]
         out.append(

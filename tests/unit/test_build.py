@@ -100,6 +100,31 @@ def test_published_zero_is_a_zero_not_a_symbol(built_db, dfe):
     assert got == [(0.0, "")]
 
 
+def test_lait_and_category_rows_are_in_the_store(built_db, dfe):
+    """The tidy-long readers are wired into the build: LAIT's "-" is NULL with "x", and the category rows
+    sit with the seed report's local figures in cp_by_category."""
+    lait = [r for r in dfe.rows("lait_child_protection_measures.csv") if r["measure_code"] == "Section_47"
+            and r["geographic_level"] == "Local authority"]
+    dashes = [r for r in lait if r["value"] == "-"]
+    assert dashes
+    engine = store.get_engine(built_db.database_url)
+    with Session(engine) as s:
+        for r in dashes:
+            code = s.scalar(select(store.Area.code).where(store.Area.old_code == r["la_code"]))
+            got = s.execute(select(store.Observation.value, store.Observation.status)
+                            .where(store.Observation.metric_id == "s47_rate", store.Observation.area_code == code,
+                                   store.Observation.period_end == dt.date(int(r["time_period"]), 3, 31))).all()
+            assert got == [(None, "x")], r
+        stored = s.scalar(select(func.count()).select_from(store.Observation)
+                          .where(store.Observation.metric_id == "s47_rate"))
+        assert stored == len(dfe.rows("lait_child_protection_measures.csv")) // 20  # 20 measures, same rows each
+        kinds = s.execute(select(store.Source.kind, func.count())
+                          .join(store.Observation, store.Observation.source_id == store.Source.id)
+                          .where(store.Observation.metric_id == "cp_by_category")
+                          .group_by(store.Source.kind)).all()
+    assert dict(kinds)["local_return"] == 4 and dict(kinds)["published"] > 10000
+
+
 # --------------------------------------------------------------------------- a store of its own
 
 

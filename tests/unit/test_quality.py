@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pandas as pd
 import pytest
@@ -143,6 +144,23 @@ def test_built_store_flags_seed_against_dfe(snap, dfe):
     message = mine["message"].iloc[0]
     assert "294" in message and "285" in message
     # and the two breakdown gaps
-    breakdown = flags[flags["metric_id"].isin(["cp_by_category", "cp_by_age"])]
+    breakdown = flags[flags["metric_id"].isin(["cp_by_category", "cp_by_age"]) & flags["message"].str.contains("adds up")]
     assert len(breakdown) == 2
     assert sorted("297" in m or "289" in m for m in breakdown["message"]) == [True, True]
+    # cp_by_category is DfE's series now: each category where the report's share differs from DfE's
+    # (initial category, 31 March 2017) is flagged with both figures.
+    cats = {r["measure_code"]: r["value"] for r in dfe.rows("ees_cpp_by_category_of_abuse_2013_to_2022.csv")
+            if r["la_code"] == "883" and r["time_period"] == "2017"}
+    total = Decimal(cats["D4_CPP_At31"])
+    codes = {"NEG": "Neglect", "EMO": "Emotional", "PHY": "Physical", "SAB": "Sexual"}
+    local = {r["breakdown_value"]: dfe.half_up(Decimal(r["numerator"]) * 100 / Decimal(r["denominator"]), 1)
+             for r in dfe.read_csv_rows(dfe.local_csv) if r["metric_id"] == "cp_by_category"}
+    differ = []
+    for code, name in codes.items():
+        text = cats[f"D4_{name}_Initial"]
+        if text.isdigit() and dfe.half_up(Decimal(text) * 100 / total, 1) != local[code]:
+            differ.append(f"gives {local[code]:g}; DfE published {dfe.half_up(Decimal(text) * 100 / total, 1):g}")
+    category = flags[(flags["metric_id"] == "cp_by_category") & flags["message"].str.contains("local return gives")]
+    assert len(category) == len(differ) >= 2
+    for text in differ:
+        assert category["message"].str.contains(text, regex=False).any(), text

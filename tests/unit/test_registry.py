@@ -31,6 +31,7 @@ EXPECTED_TOPICS = {
     "child_protection": "Child protection",
     "children_in_need": "Children in need and referrals",
     "looked_after": "Looked-after children",
+    "care_leavers": "Care leavers",
     "workforce": "Social work workforce",
     "training": "Training and supervision",
 }
@@ -39,13 +40,27 @@ EXPECTED_IDS = {
     "child_protection": [
         "cp_plans_31mar", "cp_rate_31mar", "cp_by_category", "cp_by_age", "cp_by_gender",
         "cp_started", "cp_started_rate", "cp_subsequent_pct",
+        # DfE's published series by category of abuse (2013-2022) and England's plans by age
+        "cp_category_31mar", "cp_category_31mar_rate", "cp_category_started", "cp_category_started_pct",
+        "cp_category_started_rate", "cp_by_age_england",
+        # LAIT's child protection measures
+        "s47_rate", "icpc_rate", "icpc_15_days_pct", "cp_ceased_rate", "cp_2yrs_31mar_pct", "cp_2yrs_ceased_pct",
+        "cp_reviewed_on_time_pct",
     ],
     "children_in_need": [
         "cin_31mar", "cin_rate_31mar", "cin_cases_local", "referrals", "referral_rate", "rereferral_pct",
+        "referrals_nfa_pct", "assessments_45_days_pct",
     ],
     "looked_after": [
         "lac_31mar", "lac_rate_31mar", "lac_out_of_borough_local", "lac_placed_20_miles",
         "lac_new_placements_20_miles", "uasc_31mar",
+        "lac_started", "lac_started_rate", "lac_ceased", "lac_ceased_rate", "lac_3plus_placements",
+        "lac_3plus_placements_pct", "lac_long_term_stable", "lac_long_term_stable_pct", "lac_health_checks_pct",
+        "lac_dental_checks_pct", "lac_missing_pct", "lac_away_pct",
+    ],
+    "care_leavers": [
+        "care_leavers_19_21", "care_leavers_eet", "care_leavers_eet_pct", "care_leavers_suitable_accommodation",
+        "care_leavers_accommodation_pct", "care_leavers_not_in_touch_pct",
     ],
     "workforce": [
         "sw_agency_rate", "sw_vacancy_rate", "sw_turnover_rate", "sw_caseload", "sw_absence_rate",
@@ -57,6 +72,8 @@ ALL_IDS = [mid for ids in EXPECTED_IDS.values() for mid in ids]
 
 EXPECTED_BREAKDOWNS = {
     "category_of_abuse": ["NEG", "EMO", "PHY", "SAB", "MUL"],
+    "category_of_abuse_latest": ["NEG", "EMO", "PHY", "SAB", "MUL"],
+    "age_group_dfe": ["unborn", "under_1", "1-4", "5-9", "10-15", "16_plus"],
     "age_band": ["unborn", "0-4", "5-11", "12-16", "17"],
     "gender": ["male", "female", "unborn"],
     "training_level": ["L1", "L2", "L3", "PREVENT1", "PREVENT2"],
@@ -65,7 +82,13 @@ EXPECTED_BREAKDOWNS = {
 }
 
 EXPECTED_METRIC_BREAKDOWNS = {
-    "cp_by_category": ["category_of_abuse"],
+    "cp_by_category": ["category_of_abuse", "category_of_abuse_latest"],
+    "cp_category_31mar": ["category_of_abuse", "category_of_abuse_latest"],
+    "cp_category_31mar_rate": ["category_of_abuse", "category_of_abuse_latest"],
+    "cp_category_started": ["category_of_abuse", "category_of_abuse_latest"],
+    "cp_category_started_pct": ["category_of_abuse", "category_of_abuse_latest"],
+    "cp_category_started_rate": ["category_of_abuse", "category_of_abuse_latest"],
+    "cp_by_age_england": ["age_group_dfe"],
     "cp_by_age": ["age_band"],
     "cp_by_gender": ["gender"],
     "training_compliance": ["training_level"],
@@ -79,11 +102,12 @@ EXPECTED_COMPARABLE = {
     "sw_agency_rate_local": "sw_agency_rate",
     "sw_turnover_local": "sw_turnover_rate",
     "sickness_days_local": "sw_absence_rate",
+    "cp_by_age": "cp_by_age_england",  # the national reference: DfE's age groups differ from the local bands
 }
 
 LOCAL_IDS = {mid for mid in ALL_IDS if mid.endswith("_local")} | {
-    "cp_by_category", "cp_by_age", "cp_by_gender", "training_compliance", "supervision_compliance",
-}
+    "cp_by_age", "cp_by_gender", "training_compliance", "supervision_compliance",
+}  # cp_by_category is DfE's published series now; the seed report's figures sit in it as a local return
 
 # Snapshot vs flow matters: a snapshot and a flow must never be drawn as one series.
 EXPECTED_PERIOD_TYPES = {
@@ -111,6 +135,28 @@ EXPECTED_PERIOD_TYPES = {
     "sickness_days_local": "year_to_31_march",
     "training_compliance": "month",
     "supervision_compliance": "quarter",
+    "cp_by_category": "snapshot_31_march",
+    "cp_category_31mar": "snapshot_31_march",
+    "cp_category_started": "year_to_31_march",
+    "cp_category_started_pct": "year_to_31_march",
+    "s47_rate": "year_to_31_march",
+    "icpc_rate": "year_to_31_march",
+    "icpc_15_days_pct": "year_to_31_march",
+    "cp_ceased_rate": "year_to_31_march",
+    "cp_2yrs_31mar_pct": "snapshot_31_march",
+    "cp_2yrs_ceased_pct": "year_to_31_march",
+    "cp_reviewed_on_time_pct": "year_to_31_march",
+    "referrals_nfa_pct": "year_to_31_march",
+    "assessments_45_days_pct": "year_to_31_march",
+    "lac_started": "year_to_31_march",
+    "lac_started_rate": "year_to_31_march",
+    "lac_ceased_rate": "year_to_31_march",
+    "lac_3plus_placements_pct": "snapshot_31_march",
+    "lac_long_term_stable_pct": "snapshot_31_march",
+    "lac_health_checks_pct": "snapshot_31_march",
+    "lac_missing_pct": "year_to_31_march",
+    "care_leavers_eet_pct": "year_to_31_march",
+    "care_leavers_accommodation_pct": "year_to_31_march",
 }
 
 # DfE's published decimals: rates 1 dp except the looked-after rate (whole number); LAIT's
@@ -127,6 +173,19 @@ EXPECTED_DECIMALS = {
     "sw_caseload": 1,
     "training_compliance": 2,
     "supervision_compliance": 2,
+    # LAIT: CIN and CP percentages and rates to 1 dp; looked-after and care-leaver ones whole numbers
+    "s47_rate": 1,
+    "icpc_15_days_pct": 1,
+    "cp_reviewed_on_time_pct": 1,
+    "assessments_45_days_pct": 1,
+    "lac_started_rate": 0,
+    "lac_ceased_rate": 0,
+    "lac_3plus_placements_pct": 0,
+    "lac_health_checks_pct": 0,
+    "care_leavers_eet_pct": 0,
+    "care_leavers_accommodation_pct": 0,
+    "cp_category_31mar_rate": 1,
+    "cp_by_category": 1,
 }
 
 EXPECTED_POLARITY = {
@@ -148,6 +207,27 @@ EXPECTED_POLARITY = {
     "lac_new_placements_20_miles": "lower_better",
     "training_compliance": "higher_better",
     "supervision_compliance": "higher_better",
+    # LAIT's polarity column: High, Low, or blank (neutral)
+    "s47_rate": "neutral",
+    "icpc_rate": "neutral",
+    "icpc_15_days_pct": "higher_better",
+    "cp_ceased_rate": "neutral",
+    "cp_2yrs_31mar_pct": "lower_better",
+    "cp_2yrs_ceased_pct": "lower_better",
+    "cp_reviewed_on_time_pct": "higher_better",
+    "referrals_nfa_pct": "neutral",
+    "assessments_45_days_pct": "higher_better",
+    "lac_started_rate": "neutral",
+    "lac_ceased_rate": "neutral",
+    "lac_3plus_placements_pct": "lower_better",
+    "lac_long_term_stable_pct": "higher_better",
+    "lac_health_checks_pct": "higher_better",
+    "lac_dental_checks_pct": "higher_better",
+    "lac_missing_pct": "neutral",
+    "lac_away_pct": "neutral",
+    "care_leavers_eet_pct": "higher_better",
+    "care_leavers_accommodation_pct": "higher_better",
+    "care_leavers_not_in_touch_pct": "lower_better",
 }
 
 ILLUSTRATIVE_TARGET_IDS = [
@@ -209,7 +289,8 @@ def test_breakdown_dimensions_and_codes_in_display_order(registry):
 def test_only_exclusive_and_exhaustive_breakdowns_must_add_up(registry):
     # Each training level and supervision type is its own compliance rate: they do not sum.
     partitions = {k for k, b in registry.breakdowns.items() if b.partition}
-    assert partitions == {"category_of_abuse", "age_band", "gender", "placement_location"}
+    assert partitions == {"category_of_abuse", "category_of_abuse_latest", "age_band", "age_group_dfe", "gender",
+                          "placement_location"}
 
 
 def test_every_breakdown_used_is_defined(registry):
@@ -229,7 +310,11 @@ def test_every_metric_has_its_descriptive_fields(registry):
 
 def test_rates_per_10000_state_the_dfe_population_convention(registry):
     rates = [m for m in registry.metrics if m.unit is Unit.RATE_PER_10000]
-    assert {m.id for m in rates} == {"cp_rate_31mar", "cp_started_rate", "cin_rate_31mar", "referral_rate", "lac_rate_31mar"}
+    assert {m.id for m in rates} == {
+        "cp_rate_31mar", "cp_started_rate", "cin_rate_31mar", "referral_rate", "lac_rate_31mar",
+        "cp_category_31mar_rate", "cp_category_started_rate", "s47_rate", "icpc_rate", "cp_ceased_rate",
+        "lac_started_rate", "lac_ceased_rate",
+    }
     for m in rates:
         assert "ONS mid-year estimate" in m.methodology, m.id
         assert "0-17" in m.denominator, m.id
@@ -589,7 +674,9 @@ def test_registry_links_replace_the_old_code_tables(registry):
     """The facts that lived in code (COUNT_OF_RATE, HEADLINE_CELL) are registry fields now."""
     rates = {m.id: m.suppression.count_metric for m in registry.metrics if m.suppression.count_metric}
     assert rates == {"cp_rate_31mar": "cp_plans_31mar", "cp_started_rate": "cp_started",
-                     "cin_rate_31mar": "cin_31mar", "referral_rate": "referrals", "lac_rate_31mar": "lac_31mar"}
+                     "cin_rate_31mar": "cin_31mar", "referral_rate": "referrals", "lac_rate_31mar": "lac_31mar",
+                     "cp_category_31mar_rate": "cp_category_31mar", "cp_category_started_rate": "cp_category_started",
+                     "lac_started_rate": "lac_started", "lac_ceased_rate": "lac_ceased"}
     cell = registry.metric("lac_new_placements_20_miles").headline_cell
     assert (cell.breakdown, cell.value) == ("placement_location", "outside_gt20")
     for mid in ("cp_by_category", "cp_by_age", "cp_by_gender"):

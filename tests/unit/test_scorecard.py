@@ -93,15 +93,21 @@ def test_lower_better_metric_with_illustrative_target(thurrock, registry, dfe):
 
 
 def test_breakdown_only_metric_uses_its_largest_share(thurrock, dfe):
-    row = thurrock["cp_by_category"]
-    counts = {r["breakdown_value"]: int(r["numerator"]) for r in dfe.read_csv_rows(dfe.local_csv)
-              if r["metric_id"] == "cp_by_category"}
+    # cp_by_category is DfE's series (2013-2022) by initial and by latest category: the headline is the
+    # largest share among the initial categories (the first breakdown the registry lists) at 31 March 2022.
+    cells = {r["measure_code"]: r["value"] for r in dfe.rows("ees_cpp_by_category_of_abuse_2013_to_2022.csv")
+             if r["la_code"] == "883" and r["time_period"] == "2022"}
+    total = Decimal(cells["D4_CPP_At31"])
+    codes = {"Neglect": "NEG", "Emotional": "EMO", "Physical": "PHY", "Sexual": "SAB", "Multiple": "MUL"}
+    counts = {codes[k.split("_")[1]]: int(v) for k, v in cells.items()
+              if k.startswith("D4_") and k.endswith("_Initial") and v.isdigit()}
     largest = max(counts, key=counts.get)
+    row = thurrock["cp_by_category"]
     assert (row.breakdown, row.breakdown_value) == ("category_of_abuse", largest)
-    assert row.value == dfe.half_up(Decimal(counts[largest]) * 100 / Decimal(294), 1)
+    assert row.value == dfe.half_up(Decimal(counts[largest]) * 100 / total, 1)
     assert row.as_record()["breakdown"] == f"category_of_abuse={largest}"
-    assert row.cell_rule.startswith("largest of 4")
-    assert row.source_kind == "local_return"
+    assert row.cell_rule.startswith("largest of 3")  # two categories are "c": no percentage is shown for them
+    assert row.source_kind == "published"
 
 
 def test_agency_metric_with_an_agency_target(thurrock):

@@ -539,15 +539,19 @@ def test_real_frame_workforce_fte_is_not_suppressed(real):
     pd.testing.assert_frame_equal(out[small], frame_[small])
 
 
-def test_real_thurrock_2017_sexual_abuse_count_of_10_stays(real):
+def test_real_thurrock_2017_sexual_abuse_count_of_12_stays(real, dfe):
+    # DfE's table D4: 12 of Thurrock's 285 children on a plan at 31 March 2017 had sexual abuse as the
+    # initial category. The published figure wins the cell over the seed report's 10 (a local return),
+    # and a count above 5 is shown to external viewers, with the publisher's note.
+    (cell,) = [r["value"] for r in dfe.rows("ees_cpp_by_category_of_abuse_2013_to_2022.csv")
+               if r["measure_code"] == "D4_Sexual_Initial" and r["la_code"] == "883" and r["time_period"] == "2017"]
     frame_, _, out, _ = real
     sel = ((out["metric_id"] == "cp_by_category") & (out["area_code"] == THURROCK) & (out["period_end"] == P2017)
-           & (out["breakdown_value"] == "SAB"))
+           & (out["breakdown"] == "category_of_abuse") & (out["breakdown_value"] == "SAB"))
     assert sel.sum() == 1
     r = out[sel].iloc[0]
-    assert r["numerator"] == 10 and r["status"] == ""
-    # the local return's own words ("Report: 10 (3%)") are not shown outside the partnership
-    assert frame_[sel].iloc[0]["note"] and pd.isna(r["note"])
+    assert r["numerator"] == float(cell) == 12 and r["status"] == "" and r["source_kind"] == "published"
+    assert r["note"] == frame_[sel].iloc[0]["note"] and r["note"]
 
 
 def test_real_links_hold_in_the_data(snap, registry):
