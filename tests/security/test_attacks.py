@@ -207,7 +207,8 @@ PATHS = st.one_of(
                      "/download/metric/cp_rate_31mar.csv", "/login", "/healthz", "/admin", "/upload", "/share/x",
                      "/_dash-layout", "/_dash-component-suites/dash/x.js", "/versions/1/file", "/account/password"]),
     # "//x" would be read by the test client as a host name, not sent as a path
-    st.text(st.characters(codec="utf-8"), max_size=40).map(lambda t: "/" + t.lstrip("/")),
+    # (and a "?" or "#" would be split off by it, beside the query string given on its own)
+    st.text(st.characters(codec="utf-8", blacklist_characters="?#"), max_size=40).map(lambda t: "/" + t.lstrip("/")),
 )
 QUERIES = st.dictionaries(st.sampled_from(["la", "cmp", "sn", "as_of", "topic", "rag", "agency", "breakdown", "next"]),
                           st.text(st.characters(codec="utf-8"), max_size=30), max_size=4)
