@@ -15,6 +15,7 @@ from ...analysis.rates import SUPPRESSION_SYMBOLS, parse_published
 _EXCEL_ERRORS = ("#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#SPILL!", "#CALC!",
                  "#GETTING_DATA", "#FIELD!", "#BLOCKED!", "#CONNECT!", "#BUSY!", "#UNKNOWN!")
 _LARGEST = 1e12  # no count, rate or population in a return comes near this
+_TOO_LARGE = ("out_of_range", f"too large to be a figure in a return (more than {_LARGEST:,.0f})", None)
 
 
 # --------------------------------------------------------------------------- cells and tables
@@ -96,8 +97,7 @@ def _number(cell: _Cell) -> _Num:
         if cell.percent:
             d = d * 100
         if not abs(d) <= _LARGEST:
-            return _Num(error=("out_of_range", f"too large to be a figure in a return (more than {_LARGEST:,.0f})",
-                               None))
+            return _Num(error=_TOO_LARGE)
         return _Num(float(d), places=_places(d), percent=cell.percent)
     text = _clean(str(raw))
     if text.upper() in _EXCEL_ERRORS:
@@ -112,7 +112,7 @@ def _number(cell: _Cell) -> _Num:
     except ValueError:
         x, status = None, "bad"
     if status == "" and x is not None and not abs(x) <= _LARGEST:
-        return _Num(error=("out_of_range", f"too large to be a figure in a return (more than {_LARGEST:,.0f})", None))
+        return _Num(error=_TOO_LARGE)
     if status == "" and x is not None:
         try:
             d = Decimal(text.replace(",", ""))

@@ -10,6 +10,7 @@ from decimal import Decimal
 from ...registry import Unit
 from .cells import _fmt
 from .checker import _Checker
+from .problems import _where
 
 
 def _breakdown_totals(chk: _Checker) -> None:
@@ -53,8 +54,7 @@ def _breakdown_totals(chk: _Checker) -> None:
             s = sum(Decimal(repr(r["value"])) for r in rows)
             total = Decimal(repr(total_row["value"]))
             if s != total:
-                tw = f"row {total_row['row']}" if total_row["sheet"] is None else \
-                    f"sheet '{total_row['sheet']}' row {total_row['row']}"
+                tw = _where(total_row["sheet"], total_row["row"])
                 chk.add("breakdown_total",
                         f"the {title} breakdown of '{mid}'{who}, {label}, adds up to {_fmt(s)}, not the total of "
                         f"{_fmt(total)} given on {tw} ({_gap(s, total)}), on {where}: loaded as given, "
@@ -95,7 +95,7 @@ def _target_overlaps(chk: _Checker) -> None:
                 a0, a1 = a["start"] or dt.date.min, a["end"] or dt.date.max
                 b0, b1 = b["start"] or dt.date.min, b["end"] or dt.date.max
                 if a0 <= b1 and b0 <= a1:
-                    where = f"row {a['row']}" if a["sheet"] is None else f"sheet '{a['sheet']}' row {a['row']}"
+                    where = _where(a["sheet"], a["row"])
                     who = f" for {agency}" if agency else " for all agencies"
                     chk.add("target_overlap",
                             f"this target for '{mid}'{who} ({_span(b)}) overlaps the one on {where} ({_span(a)}): "

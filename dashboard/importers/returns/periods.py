@@ -171,7 +171,7 @@ def _long(d: dt.date) -> str:
 
 def _describe(p: _Period) -> str:
     if p.form == "date":
-        return f"the date {p.end.day} {p.end:%B %Y}"
+        return f"the date {_long(p.end)}"
     if p.form == "fy":
         return "a financial year"
     if p.form == "month":

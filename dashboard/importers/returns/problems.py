@@ -69,6 +69,11 @@ def _shown(text: str) -> str:
     return text if len(text) <= _MAX_SHOWN else text[: _MAX_SHOWN - 3] + "..."
 
 
+def _where(sheet: str | None, row: int) -> str:
+    """A row as a message names it: "row 12" in a CSV, "sheet 'NELFT' row 12" in a workbook."""
+    return f"row {row}" if sheet is None else f"sheet '{sheet}' row {row}"
+
+
 @dataclass
 class Problem:
     """One thing wrong with a return, said so that an analyst can find and fix it.

@@ -11,6 +11,7 @@ from .cells import _Cell, _clean, _Num, _number, _Table
 from .checker import _Checker
 from .columns import ALIASES, COLUMNS, _did_you_mean, _header_key, _norm_label
 from .periods import _EXPECTED_PERIOD, _describe, _fit, _long, _parse_period
+from .problems import _where
 from .tables import _check_fractions, _check_merged, _column_map, _count_rows, _each_row, _Row
 from .values import _values
 
@@ -71,9 +72,7 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
             # the metric is unknown, but a date after today is wrong whatever the metric
             first = readings[0]
             if first.end is not None and first.end > chk.today and first.form == "date":
-                bad("period_in_future", "period",
-                    f"the period ends on {_long(first.end)}, after today ({_long(chk.today)}): a return gives "
-                    "figures for periods that have ended. Check the year")
+                bad("period_in_future", "period", _in_future(first.end, chk.today))
         else:
             for p in readings:
                 period_end = _fit(p, metric.period_type)
@@ -83,9 +82,7 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
                 bad("period_mismatch", "period",
                     f"{_describe(readings[0])} does not fit: '{metric.id}' {_EXPECTED_PERIOD[metric.period_type]}")
             elif period_end > chk.today:
-                bad("period_in_future", "period",
-                    f"the period ends on {_long(period_end)}, after today ({_long(chk.today)}): a return gives "
-                    "figures for periods that have ended. Check the year")
+                bad("period_in_future", "period", _in_future(period_end, chk.today))
                 period_end = None
             elif period_end.year < metric.earliest_year:
                 bad("period_too_early", "period",
@@ -177,9 +174,8 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
     key = (metric.id, area, period_end, agency, breakdown, bvalue)
     if key in chk.seen:
         first_sheet, first_row = chk.seen[key]
-        where = f"row {first_row}" if first_sheet is None else f"sheet '{first_sheet}' row {first_row}"
         bad("duplicate_row", "metric_id", f"the same metric, area, period, agency and breakdown are already given on "
-            f"{where}: give each figure once", value=mid)
+            f"{_where(first_sheet, first_row)}: give each figure once", value=mid)
         return
     chk.seen[key] = (sheet, n)
     note = _clean(cell("note").text) if not cell("note").blank else ""
@@ -201,6 +197,11 @@ def _data_row(chk: _Checker, table: _Table, n: int, cells: list[_Cell], index: d
         "row": n,
         "_places": nums["value"].places if nums["value"].value is not None else metric.decimals,
     })
+
+
+def _in_future(end: dt.date, today: dt.date) -> str:
+    return (f"the period ends on {_long(end)}, after today ({_long(today)}): a return gives figures for periods "
+            "that have ended. Check the year")
 
 
 def _code_from_date(chk: _Checker, dim: str, d: dt.date) -> str | None:

@@ -4,9 +4,9 @@ a value computed by the metric's unit and decimals, rounded half up as DfE does.
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import Decimal
 
-from ...analysis.rates import caseload, percentage, rate_per_10000
+from ...analysis.rates import caseload, decimal_half_up, percentage, rate_per_10000
 from ...registry import Metric, Unit
 from .cells import _LARGEST, _fmt, _Num
 
@@ -69,7 +69,7 @@ def _values(metric: Metric, nums: dict[str, _Num], bad, whole: bool) -> tuple:
         if n.value is not None and d.value is not None and metric.unit is not Unit.COUNT:
             exact = _exact(metric.unit, n.value, d.value)
             if abs(exact - Decimal(repr(v.value))) > Decimal(5) * Decimal(10) ** -(v.places + 1):
-                shown = _fmt(float(_rounded(exact, metric.decimals)))
+                shown = _fmt(float(decimal_half_up(exact, metric.decimals)))
                 bad("value_mismatch", "value",
                     f"the value {_fmt(v.value)} does not match the numerator and denominator "
                     f"({_fmt(n.value)} / {_fmt(d.value)} gives {shown}); the value is loaded as given",
@@ -110,12 +110,6 @@ def _whole_parts(metric: Metric) -> bool:
 
 def _exact(unit: Unit, num: float, den: float) -> Decimal:
     return Decimal(repr(float(num))) * _SCALE[unit] / Decimal(repr(float(den)))
-
-
-def _rounded(x: Decimal, places: int) -> Decimal:
-    with localcontext() as ctx:
-        ctx.prec = 1000  # enough for any ratio of two floats
-        return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def _computed(metric: Metric, num: float, den: float) -> float | None:
