@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from .analysis.rates import parse_published
 from .analysis.spc import POINT_TYPE_WORDS, RULE_WORDS, SpcResult, spc
-from .importers.returns import _parse_period_text
+from .importers.returns import parse_period_text
 
 __all__ = ["parse_period", "series_from_csv", "spc_from_csv", "format_table"]
 
@@ -42,7 +42,7 @@ def parse_period(text: str) -> dt.date:
     if not cleaned:
         raise ValueError("empty period")
     try:
-        readings, why = _parse_period_text(cleaned, _EPOCH)
+        readings, why = parse_period_text(cleaned, _EPOCH)
     except (ValueError, OverflowError):
         readings, why = [], f"not a real date; write {_FORMS}"
     if not readings:
