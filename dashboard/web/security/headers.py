@@ -7,7 +7,8 @@ from flask import Blueprint, Response, request, session
 from .core import CSRF_COOKIE, SecurityState, csrf_token, principal
 
 #: Endpoints whose responses are static files, the same for everyone: cacheable. Everything else is no-store.
-STATIC_ENDPOINTS = frozenset({"_dash_assets.static", "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
+STATIC_ENDPOINTS = frozenset({"_dash_assets.static",
+                              "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
                               "/_favicon.ico", "favicon"})
 
 
