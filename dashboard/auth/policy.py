@@ -25,11 +25,12 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
 
 # Routes that anybody may reach, signed in or not, by the Flask endpoint that serves them (so a path
 # that merely starts like one, "/share/" or "/assets/" with nothing after it, is not public): static
-# files, sign-in, the link exchange, the health check and the accessibility statement.
+# files, sign-in, the link exchange, the health check and the accessibility statement. An endpoint
+# of a blueprint is named "<blueprint>.<function>" (``dashboard.web.security``).
 PUBLIC_ENDPOINTS = frozenset({
     "_dash_assets.static",
     "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
-    "/_favicon.ico", "favicon", "login", "share", "healthz", "accessibility",
+    "/_favicon.ico", "favicon", "signin.login", "links.share", "healthz", "accessibility",
 })
 
 # Server routes outside Dash, and who may use them. Dash's own routes (pages, /_dash-layout,

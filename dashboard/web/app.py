@@ -286,7 +286,7 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
 
     @server.get("/accessibility")
     def accessibility():
-        return security.page("Accessibility statement", ACCESSIBILITY_HTML)
+        return security.render_page("accessibility.html", "Accessibility statement")
 
     def _csv(text: str, filename: str) -> Response:
         resp = Response(text, mimetype="text/csv")
@@ -314,25 +314,3 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
         rows = filter_rows(scorecard(ctx), ctx.state.topic, list(ctx.state.rag) or None)
         return _csv(scorecard_csv(ctx, rows), f"scorecard_{ctx.la['old_code'] or ctx.la_code}.csv")
 
-
-ACCESSIBILITY_HTML = """
-<p>This dashboard is run for a public-sector safeguarding partnership and aims to meet the Web Content
-Accessibility Guidelines (WCAG) 2.2 at level AA.</p>
-<h2>What we do</h2>
-<ul>
-<li>Status is always given as a word and a shape as well as a colour.</li>
-<li>Every chart has a caption, a table of the same data and a CSV download.</li>
-<li>All controls can be used with a keyboard, with a visible focus indicator and a skip link.</li>
-<li>Pages reflow at 320 pixels wide and text can be resized to 200%.</li>
-<li>Signing in allows pasting and password managers; you are warned before a session times out.</li>
-</ul>
-<h2>Known limitations</h2>
-<ul>
-<li>Interactive charts rely on JavaScript; their tables do not.</li>
-<li>Zooming and panning inside a chart needs a pointer; the tables give the same values.</li>
-</ul>
-<h2>Reporting a problem</h2>
-<p>Tell the partnership's performance team, who run this service; they will reply within 5 working days.</p>
-<p>This statement was prepared in November 2026.</p>
-<p><a href="/">Go to the dashboard</a></p>
-"""
