@@ -218,7 +218,7 @@ def link_scope(items: list[str] | None, settings, engine, registry) -> dict:
     from sqlalchemy import select
 
     from .store import Area
-    from .web.security import default_scope
+    from .auth.policy import default_scope
 
     with engine.connect() as c:
         la_codes = {str(code).upper() for row in c.execute(select(Area.code, Area.old_code).where(Area.level == "la"))

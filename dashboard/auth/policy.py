@@ -94,3 +94,8 @@ def allowed_metrics(role: str, scope: dict) -> set[str] | None:
     if role in EXTERNAL_ROLES and scope.get("metrics"):
         return set(scope["metrics"])
     return None
+
+
+def default_scope(settings) -> dict:
+    """An inspector link shows the partnership's own authority unless told otherwise."""
+    return {"las": [settings.la_code]}

@@ -25,10 +25,11 @@ from flask import Flask, request
 from flask_login import LoginManager
 
 from ...auth import service as auth
+from ...auth.policy import default_scope
 from ...config import Settings
 from . import admin, gate, headers, links, signin
 from .core import (CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SecretKeyMissing, SecurityState, client_ip, csrf_token,
-                   default_scope, log, page, principal, render_page, require_role, secret_key, who)
+                   log, page, principal, render_page, require_role, secret_key, who)
 from .gate import callback_role_map, malformed_request, parse_callback_body, same_origin
 from .headers import STATIC_ENDPOINTS
 from .proxy import TrustedProxyFix

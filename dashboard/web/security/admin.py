@@ -8,7 +8,8 @@ from flask import Blueprint, Response, abort, redirect, request
 
 from ...auth import service as auth
 from ...auth.policy import ADMINS
-from .core import TEMPLATES, SecurityState, default_scope, principal, render_page
+from ...auth.policy import default_scope
+from .core import TEMPLATES, SecurityState, principal, render_page
 
 LINK_COLUMNS = ("Id", "Label", "Scope", "Issued by", "Expires", "Last used", "Opened", "State", "")
 AUDIT_COLUMNS = ("Id", "When", "Who", "Role", "What", "Target", "Outcome", "From", "Detail")

@@ -88,11 +88,6 @@ def require_role(*roles: str) -> auth.Principal:
     return p
 
 
-def default_scope(settings: Settings) -> dict:
-    """An inspector link shows the partnership's own authority unless told otherwise."""
-    return {"las": [settings.la_code]}
-
-
 def wants_html() -> bool:
     return "text/html" in (request.headers.get("Accept") or "") or request.path in ("/", "") or \
         not request.path.startswith("/_")

@@ -1,0 +1,1 @@
+"""Access control: users, sessions, inspector links, the audit log and the policy tables."""
