@@ -177,6 +177,58 @@ class Suppression(_Strict):
     total_metric: str | None = None
 
 
+class PublishedPart(_Strict):
+    """A count a published figure is built on: a LAIT measure, a column of an EES file, or the population."""
+
+    measure: str | None = None  # a LAIT measure code
+    column: str | None = None  # a column of an EES file (``file``, else the metric's ``published.file``)
+    file: str | None = None
+    population: bool = False  # the ONS estimate of children aged 0-17 for the mid-year before 31 March
+
+    @model_validator(mode="after")
+    def _one(self) -> "PublishedPart":
+        if sum([self.measure is not None, self.column is not None, self.population]) != 1:
+            raise ValueError("a part names exactly one of measure, column or population: true")
+        return self
+
+
+class Published(_Strict):
+    """Where a published metric's figures come from, declared so that the readers follow it, not code.
+
+    ``reader``: ``ees`` (a tidy explore-education-statistics file in data/dfe/, by ``file`` and
+    ``column``) or ``lait`` (a measure of LAIT's extracts, by ``measure``). ``kind``: ``count`` (the
+    column or measure as published), ``published`` (the publisher's figure is the value; a
+    ``numerator`` may name its count, kept for small-number suppression), ``rate`` (per 10,000
+    children: numerator / the population; for ``ees`` the numerator is ``column``) or
+    ``percentage`` (numerator / denominator x 100, the publisher's own figure kept beside it, from
+    ``published_column`` or the LAIT ``measure``). Rates and percentages are recomputed from the
+    counts with DfE's rounding to the metric's ``decimals``.
+    """
+
+    reader: Literal["ees", "lait"]
+    kind: Literal["count", "published", "rate", "percentage"]
+    file: str | None = None
+    column: str | None = None
+    measure: str | None = None
+    numerator: PublishedPart | None = None
+    denominator: PublishedPart | None = None
+    published_column: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> "Published":
+        if self.reader == "ees" and not self.file:
+            raise ValueError("an ees declaration names its file")
+        if self.reader == "ees" and self.kind in ("count", "rate") and not self.column:
+            raise ValueError(f"an ees {self.kind} names its column")
+        if self.reader == "lait" and not self.measure:
+            raise ValueError("a lait declaration names its measure")
+        if self.kind == "percentage" and (self.numerator is None or self.denominator is None):
+            raise ValueError("a percentage names its numerator and denominator")
+        if self.kind == "rate" and self.reader == "lait" and self.numerator is None:
+            raise ValueError("a rate names its numerator (the denominator is the population)")
+        return self
+
+
 class HeadlineCell(_Strict):
     """The breakdown cell a metric's headline row (breakdown "") repeats."""
 
@@ -207,6 +259,7 @@ class Metric(_Strict):
     suppression: Suppression = Suppression()
     comparable_with: str | None = None  # id of the published metric a local one shadows
     headline_cell: HeadlineCell | None = None  # the breakdown cell the headline row repeats, if any
+    published: Published | None = None  # where a published metric's figures come from (see Published)
     notes: str = ""
     # the first year a figure can plausibly be for: a period ending before 1 January of it is refused on import
     earliest_year: int = Field(default=2000, ge=1900, le=2100)

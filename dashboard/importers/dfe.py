@@ -174,30 +174,6 @@ FILES: dict[str, FileInfo] = {
     ),
 }
 
-#: The period type of each metric this module produces, used where the registry does not (yet) name it.
-DEFAULT_PERIOD_TYPES: dict[str, PeriodType] = {
-    "cp_plans_31mar": PeriodType.SNAPSHOT_31_MARCH,
-    "cp_rate_31mar": PeriodType.SNAPSHOT_31_MARCH,
-    "cp_started": PeriodType.YEAR_TO_31_MARCH,
-    "cp_started_rate": PeriodType.YEAR_TO_31_MARCH,
-    "cp_subsequent_pct": PeriodType.YEAR_TO_31_MARCH,
-    "cin_31mar": PeriodType.SNAPSHOT_31_MARCH,
-    "cin_rate_31mar": PeriodType.SNAPSHOT_31_MARCH,
-    "referrals": PeriodType.YEAR_TO_31_MARCH,
-    "referral_rate": PeriodType.YEAR_TO_31_MARCH,
-    "rereferral_pct": PeriodType.YEAR_TO_31_MARCH,
-    "lac_31mar": PeriodType.SNAPSHOT_31_MARCH,
-    "lac_rate_31mar": PeriodType.SNAPSHOT_31_MARCH,
-    "lac_placed_20_miles": PeriodType.SNAPSHOT_31_MARCH,
-    "lac_new_placements_20_miles": PeriodType.YEAR_TO_31_MARCH,
-    "uasc_31mar": PeriodType.SNAPSHOT_31_MARCH,
-    "sw_agency_rate": PeriodType.SNAPSHOT_30_SEPTEMBER,
-    "sw_vacancy_rate": PeriodType.SNAPSHOT_30_SEPTEMBER,
-    "sw_turnover_rate": PeriodType.SNAPSHOT_30_SEPTEMBER,
-    "sw_caseload": PeriodType.SNAPSHOT_30_SEPTEMBER,
-    "sw_absence_rate": PeriodType.SNAPSHOT_30_SEPTEMBER,
-}
-
 #: Columns of :func:`read_observations`' rows, in order.
 OBSERVATION_COLUMNS = [
     "metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value", "value", "numerator",
@@ -589,18 +565,11 @@ def read_stat_neighbours(data_dir: Path | str | None = None) -> pd.DataFrame:
 # --------------------------------------------------------------------------- observations
 
 
-def _period_types(data_dir: Path | str | None, registry: Registry | None) -> dict[str, PeriodType]:
-    types = dict(DEFAULT_PERIOD_TYPES)
-    if registry is None:
-        path = (Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR) / "metrics.yaml"
-        if path.exists():
-            registry = get_registry(path)
+def registry_for(data_dir: Path | str | None, registry: Registry | None) -> Registry:
+    """The registry given, or the one in ``data_dir`` (default: the shipped data folder)."""
     if registry is not None:
-        for metric_id in types:
-            metric = registry.get(metric_id)
-            if metric is not None:
-                types[metric_id] = metric.period_type
-    return types
+        return registry
+    return get_registry((Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR) / "metrics.yaml")
 
 
 def _first_status(*statuses: str) -> str:
@@ -654,32 +623,35 @@ def _pop_note(year: int) -> str:
     return f"Denominator: ONS mid-{year - 1} estimate of children aged 0 to 17."
 
 
-def _count_and_rate(out: _Rows, data_dir, index, pops, filename: str, column: str, count_id: str,
-                    rate_id: str) -> None:
+def _declared(out: _Rows, data_dir, index, pops, metric) -> None:
+    """A metric the registry declares read from a tidy EES file (``published: {reader: ees, ...}``):
+    a count as published, a rate per 10,000 over the population, or a percentage of two columns with
+    the publisher's own figure beside it. Rates and percentages are recomputed with DfE's rounding."""
+    p = metric.published
+    filename = p.file
     df = _read_csv(data_dir, filename)
-    _require(df, filename, ["time_period", "geographic_level", "old_la_code", column])
-    values, statuses = _parsed(df, filename, column)
-    for areas, year, v, s in zip(_row_area_codes(df, index), df["time_period"].astype(int).tolist(), values, statuses):
-        for area, note in areas:
-            out.add(count_id, area, year, value=v, status=s, source=filename, note=note)
-            pop, pop_status = pops.get((area, year - 1), (None, MISSING))
-            out.add(rate_id, area, year, value=rate_per_10000(v, pop, 1), status=_first_status(s, pop_status),
-                    numerator=v, denominator=pop, source=filename,
-                    note=" ".join(x for x in (note, _pop_note(year)) if x))
-
-
-def _percentage_of(out: _Rows, data_dir, index, filename: str, metric_id: str, num_col: str, den_col: str,
-                   pub_col: str) -> None:
-    df = _read_csv(data_dir, filename)
-    _require(df, filename, ["time_period", "geographic_level", "old_la_code", num_col, den_col, pub_col])
-    nums, num_st = _parsed(df, filename, num_col)
-    dens, den_st = _parsed(df, filename, den_col)
-    pubs, pub_st = _parsed(df, filename, pub_col)
+    if p.kind == "percentage":
+        cols = [p.numerator.column, p.denominator.column] + ([p.published_column] if p.published_column else [])
+    else:
+        cols = [p.column]
+    _require(df, filename, ["time_period", "geographic_level", "old_la_code", *cols])
+    parsed = [_parsed(df, filename, c) for c in cols]
     for i, (areas, year) in enumerate(zip(_row_area_codes(df, index), df["time_period"].astype(int).tolist())):
         for area, note in areas:
-            out.add(metric_id, area, year, value=percentage(nums[i], dens[i], 1),
-                    status=_first_status(num_st[i], den_st[i]), numerator=nums[i], denominator=dens[i],
-                    published=pubs[i], published_status=pub_st[i], source=filename, note=note)
+            v, s = parsed[0][0][i], parsed[0][1][i]
+            if p.kind in ("count", "published"):
+                out.add(metric.id, area, year, value=v, status=s, source=filename, note=note)
+            elif p.kind == "rate":
+                pop, pop_status = pops.get((area, year - 1), (None, MISSING))
+                out.add(metric.id, area, year, value=rate_per_10000(v, pop, metric.decimals),
+                        status=_first_status(s, pop_status), numerator=v, denominator=pop, source=filename,
+                        note=" ".join(x for x in (note, _pop_note(year)) if x))
+            else:
+                d, d_s = parsed[1][0][i], parsed[1][1][i]
+                pub, pub_s = (parsed[2][0][i], parsed[2][1][i]) if p.published_column else (None, "")
+                out.add(metric.id, area, year, value=percentage(v, d, metric.decimals), status=_first_status(s, d_s),
+                        numerator=v, denominator=d, published=pub, published_status=pub_s, source=filename,
+                        note=note)
 
 
 def _lait(data_dir: Path | str | None, index: _AreaIndex) -> dict[str, dict[tuple[str, int], tuple[float | None, str]]]:
@@ -843,8 +815,8 @@ def read_observations(
 
     ``rows`` has the columns :data:`OBSERVATION_COLUMNS`; ``value``, ``numerator``,
     ``denominator`` and ``published_value`` hold floats or None, ``period_end`` a
-    ``datetime.date`` from the metric's period type (the registry's, else
-    :data:`DEFAULT_PERIOD_TYPES`). A missing value carries its reason in ``status``: the DfE
+    ``datetime.date`` from the metric's period type in the registry. The standard count, rate
+    and percentage files are read as the registry declares (``published: {reader: ees}``). A missing value carries its reason in ``status``: the DfE
     symbol of the cell it came from (for a rate, of its count first, then of its
     denominator), "z" for a zero denominator, "missing" for a blank cell. ``sources`` are the
     ``Source`` rows (dicts) of the files the rows cite plus the population file.
@@ -857,18 +829,14 @@ def read_observations(
     ``rows.attrs["lac_disagreements"]`` and noted on the rows.
     """
     index = _area_index(data_dir)
-    out = _Rows(_period_types(data_dir, registry))
+    registry = registry_for(data_dir, registry)
+    out = _Rows({m.id: m.period_type for m in registry.metrics})
     pops = _population_lookup(data_dir)
     lait = _lait(data_dir, index)
 
-    _count_and_rate(out, data_dir, index, pops, F_CP_31MAR, "CPP_At31", "cp_plans_31mar", "cp_rate_31mar")
-    _count_and_rate(out, data_dir, index, pops, F_CP_STARTED, "CPP_start", "cp_started", "cp_started_rate")
-    _percentage_of(out, data_dir, index, F_CP_STARTED, "cp_subsequent_pct", "CPP_subsequent", "CPP_start",
-                   "CPP_subsequent_percent")
-    _count_and_rate(out, data_dir, index, pops, F_CIN, "At31_episodes", "cin_31mar", "cin_rate_31mar")
-    _count_and_rate(out, data_dir, index, pops, F_REFERRALS, "referral_count", "referrals", "referral_rate")
-    _percentage_of(out, data_dir, index, F_REFERRALS, "rereferral_pct", "rereferral_count", "referral_count",
-                   "rereferral_percent")
+    for metric in registry.metrics:
+        if metric.published is not None and metric.published.reader == "ees":
+            _declared(out, data_dir, index, pops, metric)
     disagreements = _looked_after(out, data_dir, index, pops, lait)
     _lait_only(out, lait)
     _new_placements(out, data_dir, index)
@@ -889,7 +857,6 @@ def read_observations(
 
 __all__ = [
     "ATTRIBUTION",
-    "DEFAULT_PERIOD_TYPES",
     "FILES",
     "LICENCE",
     "OBSERVATION_COLUMNS",

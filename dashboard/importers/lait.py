@@ -96,46 +96,31 @@ class Measure:
     denominator: Part | None = None
 
 
-MEASURES: tuple[Measure, ...] = (
-    # Child protection
-    Measure("s47_rate", "Section_47", "published", 1, Y31),
-    Measure("icpc_rate", "ISCP_Conf", "published", 1, Y31),
-    Measure("icpc_15_days_pct", "CP_conf_15days", "published", 1, Y31),
-    Measure("cp_ceased_rate", "DeRegCPR", "published", 1, Y31),
-    Measure("cp_2yrs_31mar_pct", "CPPlans2yrsActive", "percentage", 1, S31,
-            Part("2_years_or_more", F_CP_31MAR), Part("CPP_At31", F_CP_31MAR)),
-    Measure("cp_2yrs_ceased_pct", "CPPlans2yrs", "published", 1, Y31, Part("CPRDuration")),
-    Measure("cp_reviewed_on_time_pct", "RevCP", "percentage", 1, Y31,
-            Part("CPP_Reviewed_InReqTimeScl"), Part("CPP_31March_3MnthorMore")),
-    # Referrals and assessments
-    Measure("referrals_nfa_pct", "CIN_Refferals_NFA", "percentage", 1, Y31,
-            Part("no_further_action_count", F_REFERRALS), Part("referral_count", F_REFERRALS)),
-    Measure("assessments_45_days_pct", "Continue_Assess_Comp", "published", 1, Y31),
-    # Looked after: starting and ceasing
-    Measure("lac_started", "LACnum_Start", "count", 0, Y31),
-    Measure("lac_started_rate", "LAC_Start_Rate", "rate", 0, Y31, Part("LACnum_Start"), POPULATION),
-    Measure("lac_ceased", "LACceased", "count", 0, Y31),
-    Measure("lac_ceased_rate", "LAC_Cease_Rate", "rate", 0, Y31, Part("LACceased"), POPULATION),
-    # Placement stability, health, missing
-    Measure("lac_3plus_placements", "LACStableNum_2016on", "count", 0, S31),
-    Measure("lac_3plus_placements_pct", "LACStable_2016on", "published", 0, S31, Part("LACStableNum_2016on")),
-    Measure("lac_long_term_stable", "LAC_LongStableNum", "count", 0, S31),
-    Measure("lac_long_term_stable_pct", "LAC_LongStable%", "published", 0, S31, Part("LAC_LongStableNum")),
-    Measure("lac_health_checks_pct", "LACHealth%", "published", 0, S31),
-    Measure("lac_dental_checks_pct", "LACDental%", "published", 0, S31),
-    Measure("lac_missing_pct", "Children_missing", "published", 0, Y31),
-    Measure("lac_away_pct", "Children_Away", "published", 0, Y31),
-    # Care leavers aged 19 to 21
-    Measure("care_leavers_19_21", "NoCareLeavers", "count", 0, Y31),
-    Measure("care_leavers_eet", "CareLeaverEETNum", "count", 0, Y31),
-    # LAIT's EET percentage is not CareLeaverEETNum / NoCareLeavers (that gives a different figure for
-    # about four authorities in ten): its denominator is not published, so LAIT's figure is the value.
-    Measure("care_leavers_eet_pct", "CareLeaverEET", "published", 0, Y31, Part("CareLeaverEETNum")),
-    Measure("care_leavers_suitable_accommodation", "NoCareLeaverAcc", "count", 0, Y31),
-    Measure("care_leavers_accommodation_pct", "CareLeaverAcc", "percentage", 0, Y31,
-            Part("NoCareLeaverAcc"), Part("NoCareLeavers")),
-    Measure("care_leavers_not_in_touch_pct", "CareLeavers_LA_NotInTouch", "published", 0, Y31),
-)
+def measures(registry: Registry) -> tuple[Measure, ...]:
+    """The LAIT measures the registry declares (``published: {reader: lait, ...}``), in registry order.
+
+    What a metric is built from is a fact about the metric, so it lives in ``data/metrics.yaml``;
+    decimals and period type come from the metric too.
+    """
+    out = []
+    for m in registry.metrics:
+        p = m.published
+        if p is None or p.reader != "lait":
+            continue
+        out.append(Measure(m.id, p.measure, p.kind, m.decimals, m.period_type, _part(p.numerator, p.file),
+                           _part(p.denominator, p.file)))
+    return tuple(out)
+
+
+def _part(part, default_file: str | None) -> Part | None:
+    if part is None:
+        return None
+    if part.population:
+        return POPULATION
+    if part.measure is not None:
+        return Part(part.measure)
+    return Part(part.column, part.file or default_file)
+
 
 #: Category-of-abuse measure names in the EES file -> the registry's ``category_of_abuse`` codes.
 CATEGORY_CODES = {"Neglect": "NEG", "Emotional": "EMO", "Physical": "PHY", "Sexual": "SAB", "Multiple": "MUL"}
@@ -153,11 +138,6 @@ AGE_GROUPS = {"Unborn": "unborn", "Under 1": "under_1", "1-4 years": "1-4", "5-9
               "10-15 years": "10-15", "16 & over": "16_plus"}
 AGE_METRIC = "cp_by_age_england"
 
-#: Period type of every metric this module produces (used where the registry does not name it).
-DEFAULT_PERIOD_TYPES: dict[str, PeriodType] = {m.metric_id: m.period_type for m in MEASURES}
-for _total, _count, _pct, _rate, _pt in CATEGORY_TABLES.values():
-    DEFAULT_PERIOD_TYPES.update({_count: _pt, _pct: _pt, _rate: _pt})
-DEFAULT_PERIOD_TYPES[AGE_METRIC] = S31
 
 Cell = tuple[float | None, str]  # (value, status)
 
@@ -280,20 +260,7 @@ def _rounded(v: float | None, decimals: int) -> float | None:
     return None if v is None else round_half_up(v, decimals)
 
 
-def _period_types(data_dir, registry: Registry | None) -> dict[str, PeriodType]:
-    types = dict(DEFAULT_PERIOD_TYPES)
-    if registry is None:
-        path = (Path(data_dir) if data_dir is not None else DEFAULT_DATA_DIR) / "metrics.yaml"
-        registry = get_registry(path) if path.exists() else None
-    if registry is not None:
-        for metric_id in types:
-            m = registry.get(metric_id)
-            if m is not None:
-                types[metric_id] = m.period_type
-    return types
-
-
-def _lait_rows(out, data_dir, lait, pops) -> None:
+def _lait_rows(out, data_dir, lait, pops, declared: tuple[Measure, ...]) -> None:
     ees_cache: dict[tuple[str, str], dict[tuple[str, int], Cell]] = {}
 
     def part(p: Part | None) -> dict[tuple[str, int], Cell]:
@@ -311,7 +278,7 @@ def _lait_rows(out, data_dir, lait, pops) -> None:
         return ees_cache[key]
 
     sources_of = {code: f for f in LAIT_FILES for code in _codes_in(data_dir, f)}
-    for m in MEASURES:
+    for m in declared:
         if m.code not in lait:
             raise ValueError(f"LAIT measure {m.code} ({m.metric_id}) is not in the extracts")
         pub = lait[m.code]
@@ -408,12 +375,13 @@ def _age_rows(out, data_dir) -> None:
 
 def read_observations(data_dir: Path | str | None = None,
                       registry: Registry | None = None) -> tuple[pd.DataFrame, list[dict]]:
-    """The LAIT measures of :data:`MEASURES`, CP plans by category of abuse and England's plans by age:
+    """The LAIT measures the registry declares, CP plans by category of abuse and England's plans by age:
     ``(rows, sources)`` in the shape of :func:`dfe.read_observations`."""
-    out = dfe._Rows(_period_types(data_dir, registry))
+    registry = dfe.registry_for(data_dir, registry)
+    out = dfe._Rows({m.id: m.period_type for m in registry.metrics})
     pops = dfe._population_lookup(data_dir)
     lait = read_lait(data_dir)
-    _lait_rows(out, data_dir, lait, pops)
+    _lait_rows(out, data_dir, lait, pops, measures(registry))
     _category_rows(out, data_dir, pops)
     _age_rows(out, data_dir)
     rows = pd.DataFrame(out.rows, columns=OBSERVATION_COLUMNS)
@@ -431,7 +399,7 @@ __all__ = [
     "AGE_GROUPS",
     "CATEGORY_CODES",
     "LAIT_FILES",
-    "MEASURES",
+    "measures",
     "POLARITY",
     "lait_polarity",
     "read_lait",

@@ -14,13 +14,14 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from dashboard.analysis.rates import SUPPRESSION_SYMBOLS, round_half_up
 from dashboard.config import DEFAULT_DATA_DIR
 from dashboard.importers import dfe
 from dashboard.periods import period_end_for_year
-from dashboard.registry import get_registry
+from dashboard.registry import get_registry, parse_registry
 
 DATA = DEFAULT_DATA_DIR
 DFE = DATA / "dfe"
@@ -285,8 +286,12 @@ def test_observation_columns_and_types(obs):
         assert all(v is None or type(v) is float for v in obs[col]), col
     key = ["metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value"]
     assert not obs.duplicated(key).any()
-    expected_metrics = set(dfe.DEFAULT_PERIOD_TYPES)
-    assert set(obs["metric_id"]) == expected_metrics
+    # the metrics this reader makes: those the registry declares from EES files, and the coded special cases
+    registry = get_registry(DATA / "metrics.yaml")
+    declared = {m.id for m in registry.metrics if m.published and m.published.reader == "ees"}
+    special = {"lac_31mar", "lac_rate_31mar", "lac_placed_20_miles", "uasc_31mar", "lac_new_placements_20_miles",
+               "sw_agency_rate", "sw_vacancy_rate", "sw_turnover_rate", "sw_caseload", "sw_absence_rate"}
+    assert set(obs["metric_id"]) == declared | special
 
 
 def test_period_ends_follow_the_metric(obs):
@@ -300,19 +305,29 @@ def test_period_ends_follow_the_metric(obs):
     assert years["lac_new_placements_20_miles"] == (2021, 2025)
 
 
-def test_default_period_types_agree_with_the_registry():
-    path = DATA / "metrics.yaml"
-    if not path.exists():
-        pytest.skip("data/metrics.yaml is not there yet")
-    registry = get_registry(path)
-    for metric, ptype in dfe.DEFAULT_PERIOD_TYPES.items():
-        m = registry.get(metric)
-        assert m is not None, f"{metric} is missing from the registry"
-        assert period_end_for_year(m.period_type, 2020) == period_end_for_year(ptype, 2020), metric
+def test_period_ends_come_from_the_registry(obs):
+    """No period type is coded in the reader: each row's period end is its metric's, from the registry."""
+    registry = get_registry(DATA / "metrics.yaml")
+    for metric, ends in obs.groupby("metric_id")["period_end"]:
+        ptype = registry.metric(metric).period_type
+        assert all(period_end_for_year(ptype, d.year) == d for d in set(ends)), metric
 
 
-def test_period_types_fall_back_without_a_registry(tmp_path):
-    assert dfe._period_types(tmp_path, None) == dfe.DEFAULT_PERIOD_TYPES
+def test_a_declared_standard_file_needs_no_code(tmp_path):
+    """A count and its rate from a standard EES file are declared in the registry, not coded: a metric
+    added to the registry with a `published` declaration is read, with DfE's rate arithmetic."""
+    import yaml
+
+    doc = yaml.safe_load((DATA / "metrics.yaml").read_text(encoding="utf-8"))
+    base = next(m for m in doc["metrics"] if m["id"] == "cin_rate_31mar")
+    added = dict(base, id="cin_rate_copy", title="A copy of the CIN rate, declared only in the registry")
+    doc["metrics"].append(added)
+    registry = parse_registry(yaml.safe_dump(doc, sort_keys=False))
+    rows, _ = dfe.read_observations(DATA, registry)
+    a = rows[rows["metric_id"] == "cin_rate_31mar"].drop(columns="metric_id").reset_index(drop=True)
+    b = rows[rows["metric_id"] == "cin_rate_copy"].drop(columns="metric_id").reset_index(drop=True)
+    assert len(b) > 1000
+    pd.testing.assert_frame_equal(a, b)
 
 
 def test_england_and_regions_are_areas_like_any_other(obs):
