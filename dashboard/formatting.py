@@ -5,7 +5,7 @@ import math
 
 from .analysis.rates import round_half_up
 from .registry import Metric, Unit
-from .store import SUPPRESSION_SYMBOLS
+from .analysis.rates import SUPPRESSION_SYMBOLS
 
 
 def is_missing(value) -> bool:

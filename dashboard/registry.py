@@ -96,9 +96,16 @@ class _Strict(BaseModel):
 
 
 class Topic(_Strict):
+    """A group of metrics with its own page; topics are listed, and navigated, in registry order."""
+
     id: str
     title: str
     description: str = ""
+    nav_label: str | None = None  # a shorter name for the navigation bar (default: the title)
+
+    @property
+    def label(self) -> str:
+        return self.nav_label or self.title
 
 
 class Breakdown(_Strict):

@@ -31,16 +31,8 @@ from .models import (  # noqa: F401
     VersionFile,
 )
 
-# Typed missing values. The symbols are DfE's; "missing" is ours for a cell left blank.
-SUPPRESSION_SYMBOLS = {
-    "c": "Confidential: a small number (1 to 5) suppressed, or secondary suppression",
-    "k": "Rounds to zero but is not zero",
-    "u": "Low reliability",
-    "x": "Not available",
-    "z": "Not applicable",
-    ":": "Not available",
-    "low": "Low: a small number suppressed",
-}
+# Typed missing values: DfE's symbols (``dashboard.analysis.rates.SUPPRESSION_SYMBOLS``, one table for the
+# whole product) and "missing", ours for a cell left blank.
 
 # Source kinds, in the order the series takes them when two give the same cell.
 SOURCE_KINDS = ("published", "import", "local_return", "illustrative")

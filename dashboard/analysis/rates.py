@@ -25,8 +25,17 @@ from numbers import Real
 
 Number = float | int | None
 
-#: Suppression and "not available" symbols used in DfE's published files (lower case).
-SUPPRESSION_SYMBOLS = ("c", "k", "u", "x", "z", ":", "low")
+#: Suppression and "not available" symbols used in DfE's published files (lower case), with their meaning.
+#: A value with one of these is a typed missing value, never a zero.
+SUPPRESSION_SYMBOLS: dict[str, str] = {
+    "c": "Confidential: a small number (1 to 5) suppressed, or secondary suppression",
+    "k": "Rounds to zero but is not zero",
+    "u": "Low reliability",
+    "x": "Not available",
+    "z": "Not applicable",
+    ":": "Not available",
+    "low": "Low: a small number suppressed",
+}
 
 #: Status given to an empty cell. It is ours, not DfE's: the file left the cell blank.
 MISSING = "missing"

@@ -6,21 +6,16 @@ from dash import dcc, html
 from ..views import Context, Viewer, as_at
 from ..components import as_at_line
 
-NAV = [
-    ("/", "Overview"),
-    ("/topic/child_protection", "Child protection"),
-    ("/topic/children_in_need", "Children in need"),
-    ("/topic/looked_after", "Looked-after children"),
-    ("/topic/workforce", "Workforce"),
-    ("/topic/training", "Training and supervision"),
-    ("/about", "About the data"),
-]
+def nav_entries(ctx: Context | None) -> list[tuple[str, str]]:
+    """The overview, each topic of the registry in its order, and the page about the data."""
+    topics = [(f"/topic/{t.id}", t.label) for t in ctx.registry.topics] if ctx is not None else []
+    return [("/", "Overview"), *topics, ("/about", "About the data")]
 
 
 def nav(ctx: Context | None, active: str) -> html.Nav:
     q = ctx.state.shared_query() if ctx else ""
     items = []
-    for href, label in NAV:
+    for href, label in nav_entries(ctx):
         current = href == active
         text = [label, html.Span(" (current page)", className="visually-hidden")] if current else label
         items.append(html.Li(dcc.Link(text, href=href + q, className="nav-link" + (" active" if current else "")),

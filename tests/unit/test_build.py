@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard import store
+from dashboard.analysis.rates import SUPPRESSION_SYMBOLS
 from dashboard.build import build, fingerprint, is_stale
 from dashboard.config import DEFAULT_DATA_DIR, load_settings
 
@@ -66,7 +67,7 @@ def test_suppressed_values_stored_as_null_with_symbol(built_db, dfe):
                                  .group_by(store.Observation.status)).all())
         assert symbols.get("c", 0) > 0
         valued = s.scalar(select(func.count()).select_from(store.Observation)
-                          .where(store.Observation.status.in_(list(store.SUPPRESSION_SYMBOLS)))
+                          .where(store.Observation.status.in_(list(SUPPRESSION_SYMBOLS)))
                           .where(store.Observation.value.is_not(None)))
         assert valued == 0  # a suppressed cell never carries a number, 0 least of all
 

@@ -56,7 +56,7 @@ EXPECTED_IDS = {
         "lac_new_placements_20_miles", "uasc_31mar",
         "lac_started", "lac_started_rate", "lac_ceased", "lac_ceased_rate", "lac_3plus_placements",
         "lac_3plus_placements_pct", "lac_long_term_stable", "lac_long_term_stable_pct", "lac_health_checks_pct",
-        "lac_dental_checks_pct", "lac_missing_pct", "lac_away_pct",
+        "lac_dental_checks_pct", "lac_vaccinations_pct", "lac_missing_pct", "lac_away_pct",
     ],
     "care_leavers": [
         "care_leavers_19_21", "care_leavers_eet", "care_leavers_eet_pct", "care_leavers_suitable_accommodation",
@@ -223,6 +223,7 @@ EXPECTED_POLARITY = {
     "lac_long_term_stable_pct": "higher_better",
     "lac_health_checks_pct": "higher_better",
     "lac_dental_checks_pct": "higher_better",
+    "lac_vaccinations_pct": "higher_better",
     "lac_missing_pct": "neutral",
     "lac_away_pct": "neutral",
     "care_leavers_eet_pct": "higher_better",
