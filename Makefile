@@ -2,8 +2,9 @@
 #
 # Needs only python3 (with venv) on PATH; everything else is installed into $(VENV).
 #   make run            upgrade the database schema in place, build it if missing or stale, then serve
-#   make test           all test tiers (unit, web, security, imports, migrations, browser), then the
-#                       PostgreSQL tier when TEST_DATABASE_URL (or a postgresql DATABASE_URL) is set
+#   make test           ruff and import-linter (make lint), then all test tiers (unit, web, security,
+#                       imports, migrations, browser), then the PostgreSQL tier when TEST_DATABASE_URL
+#                       (or a postgresql DATABASE_URL) is set
 #   make test-unit | test-web | test-migrations | test-browser   one tier
 #   make bench          run the benchmarks package, when there is one
 #   make clean          remove the virtualenv and instance/
@@ -22,10 +23,10 @@ TEST_STAMP = $(VENV)/.installed-test
 
 export PIP_NO_INPUT = 1
 
-.PHONY: help install install-test run test test-unit test-web test-migrations test-browser ensure-chromium bench clean
+.PHONY: help install install-test run lint test test-unit test-web test-migrations test-browser ensure-chromium bench clean
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -54,7 +55,12 @@ ensure-chromium:
 
 # One pytest run over tests/ (all tiers), so that an empty tier cannot pass silently and the
 # exit code is pytest's. The first run is always SQLite; the PostgreSQL tier repeats the suite.
-test: $(TEST_STAMP) ensure-chromium
+# Code checks first: ruff (style and likely bugs) and import-linter (the layer contracts in pyproject.toml).
+lint: $(TEST_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
+
+test: lint $(TEST_STAMP) ensure-chromium
 	env -u DASHBOARD_TEST_DATABASE_URL $(PY) -m pytest $(PYTEST_FLAGS) tests
 	@pg_url="$${TEST_DATABASE_URL:-}"; \
 	if [ -z "$$pg_url" ] && [[ "$${DATABASE_URL:-}" == postgresql* ]]; then \

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
@@ -371,6 +371,41 @@ def _target_changes(registry: Registry, current: list[dict], loaded: list[dict],
                 report.targets_removed.append(f"{_target_text(t)} [from {t['_from']}], replaced by "
                                               f"{_target_text(new)}")
         in_force = [t for t in in_force if not any(t is h for h in hit)]
+
+
+PENDING_MINUTES = 60
+
+
+def stage_upload(engine: Engine, *, user: str, filename: str, data: bytes) -> str:
+    """Keep a checked upload until its analyst confirms it (at most PENDING_MINUTES); returns the token.
+
+    Only the token's SHA-256 is stored; stale uploads are cleared on the way.
+    """
+    import secrets
+
+    from .auth.service import token_hash, utcnow
+
+    token = secrets.token_urlsafe(32)
+    with store.session_scope(engine) as s:
+        s.execute(delete(store.PendingUpload).where(
+            store.PendingUpload.created_at < utcnow() - dt.timedelta(minutes=PENDING_MINUTES)))
+        s.add(store.PendingUpload(id=token_hash(token), created_by=user, created_at=utcnow(), filename=filename,
+                                  content=data))
+    return token
+
+
+def take_staged_upload(engine: Engine, token: str, *, user: str) -> tuple[bytes, str] | None:
+    """The staged upload for ``token`` if it is ``user``'s and not stale, removed from the store; else None."""
+    from .auth.service import token_hash, utcnow
+
+    with store.session_scope(engine) as s:
+        pending = s.get(store.PendingUpload, token_hash(token or ""))
+        if pending is None or pending.created_by != user or \
+                pending.created_at < utcnow() - dt.timedelta(minutes=PENDING_MINUTES):
+            return None
+        got = (pending.content, pending.filename)
+        s.delete(pending)
+    return got
 
 
 def restore_version(engine: Engine, version_id: int, *, user: str) -> int:

@@ -6,22 +6,17 @@ refused file writes nothing at all.
 """
 from __future__ import annotations
 
-import datetime as dt
-import secrets
-
 from flask import Blueprint, Flask, Response, redirect, request
-from sqlalchemy import delete
 
-from .. import store
 from ..auth import service as auth
 from ..auth.policy import ADMINS, ANALYSTS
 from ..exports import safe_filename
 from ..imports import (ALLOWED_SUFFIXES, MAX_UPLOAD_BYTES, ImportRefused, StoreUnavailable, check_upload,
-                       import_return, list_versions, original_file, restore_version)
+                       import_return, list_versions, original_file, restore_version, stage_upload,
+                       take_staged_upload)
 from .security import principal, render_page, require_role
 from .security.core import TEMPLATES
 
-PENDING_MINUTES = 60
 
 
 def _form(error: str = "", status: int = 200) -> Response:
@@ -81,12 +76,7 @@ def create_blueprint(mgr) -> Blueprint:
                                problem_count=len(r.problems), details=r.details)
         except StoreUnavailable as exc:
             return _form(str(exc), 503)
-        token = secrets.token_urlsafe(32)
-        with store.session_scope(engine) as s:
-            cutoff = auth.utcnow() - dt.timedelta(minutes=PENDING_MINUTES)
-            s.execute(delete(store.PendingUpload).where(store.PendingUpload.created_at < cutoff))
-            s.add(store.PendingUpload(id=auth.token_hash(token), created_by=p.actor, created_at=auth.utcnow(),
-                                      filename=report.filename, content=data))
+        token = stage_upload(engine, user=p.actor, filename=report.filename, data=data)
         return render_page("upload_check.html", "Check before loading", report=report,
                            by_metric=sorted(report.by_metric.items()), target_changes=_target_changes(report),
                            details=report.details, pending=token)
@@ -94,17 +84,10 @@ def create_blueprint(mgr) -> Blueprint:
     @bp.post("/upload/confirm")
     def upload_confirm():
         p = require_role(*ANALYSTS)  # the gate checked too; a change is checked again where it happens
-        token = request.form.get("pending") or ""
-        with store.session_scope(engine) as s:
-            pending = s.get(store.PendingUpload, auth.token_hash(token))
-            if pending is None or pending.created_by != p.actor or \
-                    pending.created_at < auth.utcnow() - dt.timedelta(minutes=PENDING_MINUTES):
-                pending = None
-            else:
-                data, filename = pending.content, pending.filename
-                s.delete(pending)
-        if pending is None:
+        staged = take_staged_upload(engine, request.form.get("pending") or "", user=p.actor)
+        if staged is None:
             return _form("That upload has expired or is not yours. Upload the file again.", 400)
+        data, filename = staged
         try:
             report = import_return(engine, mgr.registry, data, filename, user=p.actor,
                                    default_area=mgr.settings.la_code)
