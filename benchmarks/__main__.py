@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
             rows.extend(fn())
         except Exception as exc:  # noqa: BLE001 - reported in the table and the exit status
             traceback.print_exc()
-            rows.append(core.Row(title.rstrip(". "), f"ERROR: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0][:150]}", float("nan"), "ms",
+            first_line = (str(exc).splitlines() or [""])[0][:150]
+            rows.append(core.Row(title.rstrip(". "), f"ERROR: {type(exc).__name__}: {first_line}", float("nan"), "ms",
                                  budget=0.0, note=traceback.format_exc()[-4000:]))
         timings[name] = round(time.perf_counter() - t0, 1)
 

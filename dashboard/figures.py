@@ -66,7 +66,8 @@ def base_layout(title: str, y_title: str = "", height: int = 340) -> dict:
     }
 
 
-def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame, comparators: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame,
+               comparators: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The long table a trend chart draws, and exactly what its table and CSV show.
 
     Columns: series, period, period_end, value, numerator, denominator, status, target, rag, rag_status,

@@ -64,7 +64,7 @@ class StatNeighbour(Base):
 class Source(Base):
     __tablename__ = "source"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. "dfe/d5_cpps_at31march_by_duration_2013_to_2025.csv"
+    key: Mapped[str] = mapped_column(String(200), unique=True)  # e.g. "dfe/d5_cpps_at31march_by_duration_....csv"
     kind: Mapped[str] = mapped_column(String(16))  # published | import | local_return | illustrative
     title: Mapped[str] = mapped_column(Text)
     publisher: Mapped[str] = mapped_column(String(200))

@@ -62,7 +62,7 @@ def series_from_csv(text: str) -> tuple[list[dt.date], list[float | None]]:
     rows = list(csv.reader(io.StringIO(text)))
     line = 0
     header: list[str] | None = None
-    for line, row in enumerate(rows, start=1):
+    for line, row in enumerate(rows, start=1):  # noqa: B007 - the header's line is used after the loop
         if any(cell.strip() for cell in row):
             header = [cell.strip().lower() for cell in row]
             break

@@ -244,7 +244,7 @@ def _ets(y: pd.Series, horizon: int, levels: tuple[float, ...]) -> tuple[pd.Data
             pred = res.get_prediction(start=len(y), end=len(y) + horizon - 1)
             frames = {lv: pred.summary_frame(alpha=1 - lv) for lv in levels}
     except Exception as exc:  # noqa: BLE001 - any failure of the library means: use the fallback
-        raise _FitFailed(f"the exponential smoothing model could not be fitted ({type(exc).__name__}: {exc})")
+        raise _FitFailed(f"the exponential smoothing model could not be fitted ({type(exc).__name__}: {exc})") from exc
     converged = res.mle_retvals.get("converged", True) if isinstance(res.mle_retvals, dict) else True
     if not converged or any(issubclass(w.category, ConvergenceWarning) for w in caught):
         raise _FitFailed("the exponential smoothing optimiser did not converge")

@@ -46,7 +46,8 @@ def breakdown_total_warnings(rows: pd.DataFrame, partitions: set[str]) -> list[d
             if abs(s - 100) > len(grp):
                 out.append(dict(metric_id=metric_id, area_code=area, period_end=period_end, severity="warning",
                                 source_key=source_key,
-                                message=f"The {breakdown.replace('_', ' ')} percentages{who} add up to {_fmt(s)}%, not 100%."))
+                                message=f"The {breakdown.replace('_', ' ')} percentages{who} add up to "
+                                        f"{_fmt(s)}%, not 100%."))
     return out
 
 

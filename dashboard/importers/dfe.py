@@ -816,7 +816,8 @@ def read_observations(
     ``rows`` has the columns :data:`OBSERVATION_COLUMNS`; ``value``, ``numerator``,
     ``denominator`` and ``published_value`` hold floats or None, ``period_end`` a
     ``datetime.date`` from the metric's period type in the registry. The standard count, rate
-    and percentage files are read as the registry declares (``published: {reader: ees}``). A missing value carries its reason in ``status``: the DfE
+    and percentage files are read as the registry declares (``published: {reader: ees}``). A missing
+    value carries its reason in ``status``: the DfE
     symbol of the cell it came from (for a rate, of its count first, then of its
     denominator), "z" for a zero denominator, "missing" for a blank cell. ``sources`` are the
     ``Source`` rows (dicts) of the files the rows cite plus the population file.

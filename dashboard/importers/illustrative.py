@@ -71,7 +71,8 @@ def generate(area_code: str, real_rows: list[dict]) -> list[dict]:
     def earliest(metric_id: str) -> dict[tuple[str, str], dict]:
         """The earliest real row of each (agency, breakdown value) cell: history is generated only before it."""
         mine = [r for r in real_rows if r["metric_id"] == metric_id and r["area_code"] == area_code]
-        return {(r["agency"], r["breakdown_value"]): r for r in sorted(mine, key=lambda r: r["period_end"], reverse=True)}
+        newest_first = sorted(mine, key=lambda r: r["period_end"], reverse=True)
+        return {(r["agency"], r["breakdown_value"]): r for r in newest_first}
 
     real_training = earliest("training_compliance")
     months = _month_ends(dt.date(2015, 4, 1), dt.date(2017, 3, 1))  # Apr 2015 .. Mar 2017

@@ -32,19 +32,16 @@ from pathlib import Path
 import pandas as pd
 
 from ..analysis.rates import MISSING, parse_published, percentage, rate_per_10000, round_half_up
-from ..config import DEFAULT_DATA_DIR
-from ..registry import PeriodType, Registry, get_registry
+from ..registry import PeriodType, Registry
 from . import dfe
 from .dfe import (
     ENGLAND,
-    F_CP_31MAR,
     F_CP_AGE_ENGLAND,
     F_CP_CATEGORY,
     F_LAIT_CARE_LEAVERS,
     F_LAIT_CP,
     F_LAIT_PERFORMANCE,
     F_POPULATION,
-    F_REFERRALS,
     OBSERVATION_COLUMNS,
 )
 
@@ -367,7 +364,8 @@ def _age_rows(out, data_dir) -> None:
         raise ValueError(f"{F_CP_AGE_ENGLAND}: unknown age group(s) {unknown}")
     for r in ages.itertuples():
         t, t_s = totals.get((r.area_code, r.year), (None, MISSING))
-        out.add(AGE_METRIC, r.area_code, r.year, value=percentage(r.value, t, 1), status=dfe._first_status(r.status, t_s),
+        out.add(AGE_METRIC, r.area_code, r.year, value=percentage(r.value, t, 1),
+                status=dfe._first_status(r.status, t_s),
                 numerator=r.value, denominator=t, source=F_CP_AGE_ENGLAND, breakdown="age_group_dfe",
                 breakdown_value=AGE_GROUPS[r.breakdown_value],
                 note="England's counts are rounded to the nearest 10; the total is all children on a plan.")

@@ -186,7 +186,8 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["source_id"], ["source.id"], ),
         sa.ForeignKeyConstraint(["version_id"], ["data_version.id"], ),
         sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("version_id", "source_id", "metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value", name="uq_observation_cell")
+        sa.UniqueConstraint("version_id", "source_id", "metric_id", "area_code", "period_end", "agency", "breakdown",
+                            "breakdown_value", name="uq_observation_cell")
     )
     op.create_index("ix_observation_metric_area", "observation", ["metric_id", "area_code"], unique=False)
 
