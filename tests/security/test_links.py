@@ -17,9 +17,7 @@ from dashboard.auth.models import ShareLink
 
 from .conftest import (
     audit_events,
-    body_for,
     by_id,
-    callback_for,
     client_as,
     csrf_of,
     last_audit_id,
@@ -28,8 +26,9 @@ from .conftest import (
     new_client,
     open_link,
     page_of,
-    post_json,
+    post_callback,
     router,
+    router_body,
     session_row,
     text_of,
     unique,
@@ -160,11 +159,11 @@ def test_tampered_and_random_tokens_are_refused(app, engine):
 
 def test_revoking_ends_a_live_inspector_session_at_once(app, engine, deps):
     link, _token, inspector = open_link(app, engine)
-    body = body_for(callback_for(deps, "page.children"), {"url.pathname": "/about", "url.search": ""})
-    assert post_json(inspector, body).status_code == 200
+    body = router_body(deps, "/about")
+    assert post_callback(inspector, body).status_code == 200
     auth.revoke_links(engine, link.id)
     assert inspector.get("/_dash-layout").status_code == 401
-    assert post_json(inspector, body).status_code == 401
+    assert post_callback(inspector, body).status_code == 401
     assert session_row(engine, app, inspector).ended_reason == "link revoked"
 
 

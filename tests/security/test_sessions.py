@@ -11,19 +11,21 @@ import pytest
 
 from dashboard.auth import service as auth
 from dashboard.auth.models import AuthSession
-from tests.conftest import ROLE_PASSWORD, make_test_settings
+from tests.conftest import make_test_settings
+from tests.helpers import ROLE_PASSWORD
 
 from .conftest import (
     audit_events,
-    body_for,
-    callback_for,
     copy_cookies,
     last_audit_id,
     new_client,
-    post_json,
+    post_callback,
+    router_body,
+    send_csrf_header,
     session_row,
     session_token,
     sign_in_as,
+    sign_in_named,
     unique,
     staff_user,
     update_row,
@@ -35,16 +37,14 @@ def _now() -> dt.datetime:
 
 
 def _route_body(deps):
-    return body_for(callback_for(deps, "page.children"), {"url.pathname": "/about", "url.search": ""})
+    return router_body(deps, "/about")
 
 
 def _signed_in(app, engine, role: str = "viewer"):
     """A client signed in as a new staff user of ``role``; returns (client, name)."""
     name = staff_user(engine, role)
     client = new_client(app)
-    resp = sign_in_as(client, name)
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    sign_in_named(client, name)
     assert client.get("/_dash-layout").status_code == 200
     return client, name
 
@@ -55,7 +55,7 @@ def test_cookie_replayed_after_sign_out_fails(app, engine, deps):
     copy_cookies(client, thief)
     thief.environ_base["HTTP_X_CSRFTOKEN"] = client.environ_base["HTTP_X_CSRFTOKEN"]
     assert thief.get("/_dash-layout").status_code == 200  # the copy works while the session lives
-    assert post_json(thief, _route_body(deps)).status_code == 200
+    assert post_callback(thief, _route_body(deps)).status_code == 200
     token = session_token(app, client)
 
     start = last_audit_id(engine)
@@ -63,7 +63,7 @@ def test_cookie_replayed_after_sign_out_fails(app, engine, deps):
     assert resp.status_code == 302 and urlsplit(resp.headers["Location"]).path == "/login"
 
     assert thief.get("/_dash-layout").status_code == 401
-    assert post_json(thief, _route_body(deps)).status_code == 401
+    assert post_callback(thief, _route_body(deps)).status_code == 401
     assert thief.get("/session/status").status_code == 302  # an HTML route: back to sign-in
     assert client.get("/_dash-layout").status_code == 401
     from sqlalchemy.orm import Session
@@ -78,7 +78,7 @@ def test_disabling_a_user_ends_a_live_session(app, engine, deps):
     client, name = _signed_in(app, engine)
     auth.set_disabled(engine, name)
     assert client.get("/_dash-layout").status_code == 401
-    assert post_json(client, _route_body(deps)).status_code == 401
+    assert post_callback(client, _route_body(deps)).status_code == 401
     again = new_client(app)
     assert sign_in_as(again, name).status_code == 401
     assert again.get("/_dash-layout").status_code == 401
@@ -245,7 +245,7 @@ def test_one_time_password_must_be_changed_first(app, engine):
     assert sign_in_as(other, name, one_time).status_code == 302
     client = new_client(app)
     assert sign_in_as(client, name, one_time).status_code == 302
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    send_csrf_header(client)
     resp = client.get("/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/password")
     assert client.get("/_dash-layout").status_code == 403
