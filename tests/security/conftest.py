@@ -68,6 +68,11 @@ def deps(app, engine) -> list[dict]:
 # --------------------------------------------------------------------------- clients
 
 
+def utc_now() -> dt.datetime:
+    """Now in UTC without a time zone, as the session and link columns hold it."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
 def unique(prefix: str) -> str:
     """A name no earlier run can have used (the PostgreSQL database may outlive a run)."""
     return f"{prefix}-{uuid.uuid4().hex[:10]}"

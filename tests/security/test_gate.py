@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-
-import datetime as dt
 import json
 import re
 from urllib.parse import urlsplit
@@ -41,6 +39,7 @@ from .conftest import (
     router_body,
     text_of,
     unique,
+    utc_now,
 )
 
 # What an allowed request answers, by (method, rule), for the sample request this module sends.
@@ -511,7 +510,7 @@ def test_denials_and_downloads_are_audited(app, engine, deps):
     assert viewer.get("/download/scorecard.csv?la=883").status_code == 200
     anonymous = client_as(app, engine, "anonymous")
     assert anonymous.get("/_dash-layout").status_code == 401
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = utc_now()
 
     rows = audit_events(engine, ip=ip, since_id=start)
     by_action = {r.action: r for r in rows}

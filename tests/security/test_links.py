@@ -33,11 +33,8 @@ from .conftest import (
     text_of,
     unique,
     update_row,
+    utc_now,
 )
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _new_link(engine, lifetime: dt.timedelta = dt.timedelta(days=1)):
@@ -138,7 +135,7 @@ def _refused(app, engine, token: str, message: str):
 
 def test_expired_link_is_refused(app, engine):
     link, token = _new_link(engine)
-    update_row(engine, ShareLink, link.id, expires_at=_now() - dt.timedelta(seconds=1))
+    update_row(engine, ShareLink, link.id, expires_at=utc_now() - dt.timedelta(seconds=1))
     _refused(app, engine, token, "This link has expired.")
 
 
@@ -212,7 +209,7 @@ def test_inspector_session_ends_at_the_links_expiry(app, engine):
     assert session.role == "inspector" and session.link_id == link.id and session.user_id is None
     assert session.expires_at <= link_row(engine, link.id).expires_at
     assert inspector.get("/_dash-layout").status_code == 200
-    update_row(engine, ShareLink, link.id, expires_at=_now() - dt.timedelta(seconds=1))
+    update_row(engine, ShareLink, link.id, expires_at=utc_now() - dt.timedelta(seconds=1))
     assert inspector.get("/_dash-layout").status_code == 401
     assert session_row(engine, app, inspector).ended_reason == "link expired"
 
