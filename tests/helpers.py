@@ -249,3 +249,16 @@ def by_id(node: Any, component_id: str) -> dict | None:
     """The first component with ``id`` ``component_id``, or None."""
     return next((c for c in walk(node) if c["props"].get("id") == component_id), None)
 
+
+# --------------------------------------------------------------------------- shipped data
+
+
+def dfe_file(stem: str) -> str:
+    """The name of the one file in data/dfe/ whose name starts with ``stem`` (e.g.
+    "d5_cpps_at31march_by_duration_"), so that a refresh that renames a file for its new years
+    ("..._2013_to_2026.csv") does not break the tests that read it."""
+    from dashboard.config import DEFAULT_DATA_DIR
+
+    found = sorted(p.name for p in (DEFAULT_DATA_DIR / "dfe").glob(f"{stem}*.csv"))
+    assert len(found) == 1, f"expected one data/dfe/{stem}*.csv, found {found}"
+    return found[0]
