@@ -12,6 +12,9 @@ Browser rule: a test is a browser test when it is marked ``browser``, lives unde
 ``dash_duo_mp``). Such a test needs ``chromium`` and ``chromedriver`` on PATH; when either is
 missing it is skipped (reason names what is missing), except with ``CI=true``, where it fails.
 Chromium always runs headless, with the flags in ``CHROME_ARGS`` and a fresh profile.
+
+Helpers that are not fixtures (building callback bodies, signing in, reading layouts) live once in
+tests/helpers.py, which every tier imports.
 """
 from __future__ import annotations
 
@@ -23,9 +26,6 @@ from pathlib import Path
 import pytest
 
 from dashboard.config import ROOT, Settings, load_settings
-from tests.helpers import (  # noqa: F401  - re-exported: the shared helpers, said once in tests/helpers.py
-    ROLE_PASSWORD, browser_sign_in, by_id, ensure_user, sign_in, text_of, walk,
-)
 
 TEST_DATABASE_ENV = "DASHBOARD_TEST_DATABASE_URL"
 
