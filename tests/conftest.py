@@ -12,6 +12,9 @@ Browser rule: a test is a browser test when it is marked ``browser``, lives unde
 ``dash_duo_mp``). Such a test needs ``chromium`` and ``chromedriver`` on PATH; when either is
 missing it is skipped (reason names what is missing), except with ``CI=true``, where it fails.
 Chromium always runs headless, with the flags in ``CHROME_ARGS`` and a fresh profile.
+
+Helpers that are not fixtures (building callback bodies, signing in, reading layouts) live once in
+tests/helpers.py, which every tier imports.
 """
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
 
 import pytest
 
@@ -225,75 +227,6 @@ def pytest_setup_options():
     return chrome_options()
 
 
-# -- signing in, for tests of a server that denies by default --------------------------------
-
-ROLE_PASSWORD = "correct horse battery staple"
-
-
-def ensure_user(engine, role: str) -> str:
-    """A user of ``role`` named ``test-<role>`` with ROLE_PASSWORD (created once per database)."""
-    from dashboard.auth import service as auth
-    from dashboard.store import init_db
-
-    init_db(engine)
-    name = f"test-{role}"
-    try:
-        auth.create_user(engine, name, role, ROLE_PASSWORD)
-    except auth.AuthError:
-        pass  # already there
-    return name
-
-
-def _form_csrf(client) -> str:
-    import re
-
-    page = client.get("/login").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def sign_in(client, engine, role: str, las: tuple[str, ...] = ("883",)):
-    """Sign ``client`` (a Flask test client) in as ``role``; afterwards it sends the CSRF header itself.
-
-    Staff roles sign in through the form; "inspector" opens a fresh inspector link.
-    """
-    import datetime as dt
-
-    from dashboard.auth import service as auth
-
-    if role == "inspector":
-        _link, token = auth.create_link(engine, label="test inspector", expires_at=auth.utcnow() + dt.timedelta(days=1),
-                                        issued_by="tests", scope={"las": list(las)})
-        resp = client.get(f"/share/{token}")
-        assert resp.status_code == 303, resp.status_code
-    else:
-        name = ensure_user(engine, role)
-        resp = client.post("/login", data={"username": name, "password": ROLE_PASSWORD,
-                                           "csrf_token": _form_csrf(client), "next": "/"})
-        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
-    return client
-
-
-def browser_sign_in(dash_duo, engine, role: str = "viewer") -> None:
-    """Sign a dash.testing browser in as ``role`` through the real sign-in form (or an inspector link)."""
-    import datetime as dt
-
-    from dashboard.auth import service as auth
-
-    base = dash_duo.server_url.rstrip("/")
-    if role == "inspector":
-        _link, token = auth.create_link(engine, label="browser inspector", expires_at=auth.utcnow() + dt.timedelta(days=1),
-                                        issued_by="tests", scope={"las": ["883"]})
-        dash_duo.driver.get(f"{base}/share/{token}")
-        return
-    name = ensure_user(engine, role)
-    dash_duo.driver.get(f"{base}/login")
-    dash_duo.find_element("#username").send_keys(name)
-    dash_duo.find_element("#password").send_keys(ROLE_PASSWORD)
-    dash_duo.find_element("form.signin button[type=submit]").click()
-    dash_duo.wait_for_element("#page-heading", timeout=20)
-
-
 # -- a database with small numbers that DfE has not already suppressed --------------------------
 
 # DfE's files arrive with every child count of 1 to 5 already shown as "c", so only a local return
@@ -331,43 +264,3 @@ def small_numbers_db(tmp_path_factory) -> Settings:
                               "DATABASE_URL": f"sqlite:///{root / 'instance' / 'small.db'}"})
     build_module.build(settings)
     return settings
-
-
-# -- reading a serialised Dash layout (router and callback responses) ----------------------------
-
-def walk(node: Any) -> Iterator[dict]:
-    """Every component (dict with "type" and "props") in a serialised layout, depth first."""
-    if isinstance(node, dict):
-        if "type" in node and "props" in node:
-            yield node
-            for value in node["props"].values():
-                yield from walk(value)
-        else:
-            for value in node.values():
-                yield from walk(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from walk(item)
-
-
-def text_of(node: Any) -> str:
-    """The visible text of a component: its children's strings, joined."""
-    out: list[str] = []
-
-    def collect(n: Any) -> None:
-        if isinstance(n, str):
-            out.append(n)
-        elif isinstance(n, (int, float)) and not isinstance(n, bool):
-            out.append(str(n))
-        elif isinstance(n, list):
-            for i in n:
-                collect(i)
-        elif isinstance(n, dict) and "props" in n:
-            collect(n["props"].get("children"))
-
-    collect(node)
-    return "".join(out)
-
-
-def by_id(node: Any, component_id: str) -> dict | None:
-    return next((c for c in walk(node) if c["props"].get("id") == component_id), None)

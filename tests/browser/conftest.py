@@ -14,7 +14,7 @@ from dash.testing.composite import DashComposite
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.conftest import ROLE_PASSWORD, ensure_user
+from tests.helpers import browser_sign_in
 
 
 def loaded_resources(driver) -> list[str]:
@@ -47,13 +47,8 @@ def sign_in_if_required(duo: DashComposite, app) -> None:
     """Sign the browser in through the product's form as a viewer, when the app has one."""
     if not any(rule.rule == "/login" for rule in app.server.url_map.iter_rules()):
         return
-    engine = app.server.config["DASHBOARD_MANAGER"].engine
-    name = ensure_user(engine, "viewer")
-    duo.driver.get(urljoin(duo.server.url, "/login"))
-    duo.wait_for_element("#username").send_keys(name)
-    duo.find_element("#password").send_keys(ROLE_PASSWORD)
-    duo.find_element("form.signin button[type=submit]").click()
-    WebDriverWait(duo.driver, WAIT).until(lambda d: "/login" not in d.current_url)
+    browser_sign_in(duo, app.server.config["DASHBOARD_MANAGER"].engine, "viewer", base_url=duo.server.url,
+                    timeout=WAIT)
 
 
 @pytest.fixture(scope="module")

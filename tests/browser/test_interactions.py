@@ -25,7 +25,7 @@ from sqlalchemy import select
 from dashboard import store
 from dashboard.config import load_settings
 from dashboard.data import DataManager
-from dashboard.state import parse_query
+from dashboard.state import SN_MODELS, parse_query
 from dashboard.views import make_context, scorecard
 
 REGISTRY = yaml.safe_load(load_settings().registry_path.read_text(encoding="utf-8"))
@@ -282,20 +282,21 @@ def test_comparator_toggles_change_the_traces_and_the_url(dash_duo, built_db, me
 @pytest.mark.parametrize("metric_id", COMPARATOR_PAGES)
 def test_sn_model_switch_renames_the_neighbour_trace(dash_duo, metric_id):
     duo = dash_duo
-    open_page(duo, f"/metric/{metric_id}?cmp=sn&sn=2025", METRIC_TITLES[metric_id])
+    old, new = min(SN_MODELS), max(SN_MODELS)  # the models the product offers, not pinned here
+    open_page(duo, f"/metric/{metric_id}?cmp=sn&sn={new}", METRIC_TITLES[metric_id])
     wait_for_trend(duo)
     assert console_errors(duo) == []
     before = [n for n in trace_names(duo) if n.startswith("Statistical neighbours")]
-    assert len(before) == 1 and "2025" in before[0], trace_names(duo)
+    assert len(before) == 1 and new in before[0], trace_names(duo)
 
-    tick(duo, "#sn-model", "DfE 2021 model")
+    tick(duo, "#sn-model", f"DfE {old} model")
 
     def renamed():
         sn = [n for n in trace_names(duo) if n.startswith("Statistical neighbours")]
-        return len(sn) == 1 and "2021" in sn[0] and "2025" not in sn[0], sn
+        return len(sn) == 1 and old in sn[0] and new not in sn[0], sn
 
-    wait_until(duo, renamed, "the SN trace to name the 2021 model")
-    wait_until(duo, lambda: (query(duo).get("sn") == ["2021"], duo.driver.current_url), "sn=2021 in the URL")
+    wait_until(duo, renamed, f"the SN trace to name the {old} model")
+    wait_until(duo, lambda: (query(duo).get("sn") == [old], duo.driver.current_url), f"sn={old} in the URL")
     assert console_errors(duo) == []
 
 

@@ -39,7 +39,8 @@ from dashboard import store
 from dashboard.auth import models as _auth_models
 from dashboard.config import DEFAULT_DATA_DIR, ROOT, Settings, load_settings
 from dashboard.registry import Registry, load_registry
-from tests.conftest import ROLE_PASSWORD, TEST_DATABASE_ENV
+from tests.conftest import TEST_DATABASE_ENV
+from tests.helpers import form_csrf, sign_in, sign_in_named  # noqa: F401  - re-exported for the tier's tests
 
 TEMPLATES = DEFAULT_DATA_DIR / "templates"
 TEMPLATE_CSV = TEMPLATES / "return_template.csv"
@@ -427,20 +428,6 @@ def corpus_case(filename: str) -> dict:
 
 
 # --------------------------------------------------------------------------- web pages
-
-
-def form_csrf(client) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def sign_in_named(client, name: str):
-    """Sign ``client`` in as the staff user ``name`` (password ROLE_PASSWORD); it then sends its CSRF header."""
-    resp = client.post("/login", data={"username": name, "password": ROLE_PASSWORD, "csrf_token": form_csrf(client),
-                                       "next": "/"})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
-    return client
 
 
 def upload(client, data: bytes, filename: str):

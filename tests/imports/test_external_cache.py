@@ -13,15 +13,15 @@ is again the first to ask.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import io
 from contextlib import contextmanager
 
 import pytest
 
 from dashboard import data as data_module
-from dashboard.auth import service as auth
 from dashboard.imports import import_return
+
+from tests.helpers import create_inspector_link, open_inspector_link, sign_in
 
 from .conftest import csv_bytes
 
@@ -37,17 +37,12 @@ def _return() -> bytes:
 
 
 def _link(engine, scope: dict) -> str:
-    _link_row, token = auth.create_link(engine, label="cache test", expires_at=auth.utcnow() + dt.timedelta(days=1),
-                                        issued_by="tests", scope=scope)
+    _link_row, token = create_inspector_link(engine, scope, label="cache test")
     return token
 
 
 def _open(app, token: str):
-    c = app.server.test_client()
-    resp = c.get(f"/share/{token}")
-    assert resp.status_code == 303, resp.status_code
-    c.environ_base["HTTP_X_CSRFTOKEN"] = c.get_cookie("_csrf_token").value
-    return c
+    return open_inspector_link(app.server.test_client(), token)
 
 
 def _category_rows(client) -> dict[str, dict]:
@@ -95,8 +90,6 @@ def test_a_scoped_link_asking_first_does_not_unsuppress_the_data_for_later_inspe
     assert row["status"] == "c" and row["value"] == "" and row["numerator"] == "", row
 
     # staff see the real figure, so the check above is not vacuous
-    from tests.conftest import sign_in
-
     staff = sign_in(app.server.test_client(), engine, "viewer")
     with worker(cache):
         raw = _category_rows(staff)["2024-03-31"]

@@ -26,7 +26,7 @@ import dashboard.imports
 from dashboard import cli, store
 from dashboard.config import ROOT
 from dashboard.imports import MAX_UPLOAD_BYTES, StoreUnavailable, import_return, list_versions, restore_version
-from tests.conftest import sign_in
+from tests.helpers import sign_in
 from tests.imports.conftest import (
     CORPUS,
     TEMPLATE_CSV,

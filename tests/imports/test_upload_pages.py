@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.imports import import_return
-from tests.conftest import sign_in
+from tests.helpers import ROLE_PASSWORD, sign_in
 from tests.imports.conftest import (
     CORPUS,
     audit_actions,
@@ -54,7 +54,6 @@ class Clients:
             c = self.app.server.test_client()
             if role == "analyst2":
                 from dashboard.auth import service as auth
-                from tests.conftest import ROLE_PASSWORD
 
                 try:
                     auth.create_user(self.db.engine, OTHER_ANALYST, "analyst", ROLE_PASSWORD)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 import shutil
 
 import pytest
@@ -18,6 +17,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from dashboard import migrate, store
+from tests.helpers import sign_in_named
 
 from .conftest import (
     ADMIN_NAME,
@@ -92,11 +92,6 @@ def test_upgraded_database_has_the_same_schema_as_a_new_one(mig_databases, diale
     assert schema_of(old.engine) == schema_of(new.engine)
 
 
-def _form_csrf(client) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
 def test_app_serves_the_upgraded_database(mig_databases, dialect):
     """create_app upgrades the release's database; its admin signs in with the old password, the
     inspector link still opens, and the data shown is the release's (build and restored import)."""
@@ -108,10 +103,7 @@ def test_app_serves_the_upgraded_database(mig_databases, dialect):
 
     client = app.server.test_client()
     client.environ_base["REMOTE_ADDR"] = "10.9.8.7"
-    resp = client.post("/login", data={"username": ADMIN_NAME, "password": ADMIN_PASSWORD,
-                                       "csrf_token": _form_csrf(client), "next": "/"})
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    sign_in_named(client, ADMIN_NAME, ADMIN_PASSWORD)
 
     health = client.get("/healthz")
     assert health.status_code == 200, health.get_data(as_text=True)

@@ -1,22 +1,20 @@
 """Fixtures for the HTTP-level access-control tier.
 
 One built database and one app for the whole tier (a test that needs other settings, or the
-suppression module, which needs small numbers in the data, makes its own app). Every client gets its own made-up IP address, so that audit rows can be
-told apart, and so that failed sign-ins in one test never count towards the per-IP throttle of
-another (the database may outlive a run on the PostgreSQL tier, so nothing here depends on a
-fixed name or address being fresh).
+suppression module, which needs small numbers in the data, makes its own app). Every client gets
+its own made-up IP address, so that audit rows can be told apart, and so that failed sign-ins in
+one test never count towards the per-IP throttle of another (the database may outlive a run on
+the PostgreSQL tier, so nothing here depends on a fixed name or address being fresh).
 
 Clients are driven as a browser drives the app: the renderer's callback bodies are built from
-the ``/_dash-dependencies`` graph that the server publishes, never from the app's internals.
+the ``/_dash-dependencies`` graph that the server publishes, never from the app's internals
+(tests/helpers.py, shared with the web and browser tiers).
 """
 from __future__ import annotations
 
 import datetime as dt
-import json
-import re
 import secrets
 import uuid
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
@@ -26,9 +24,12 @@ from dashboard import store
 from dashboard.auth import service as auth
 from dashboard.auth.models import AuditEvent, AuthSession, ShareLink
 from dashboard.config import Settings
-from tests.conftest import ROLE_PASSWORD, sign_in, by_id, text_of, walk  # noqa: F401  - re-exported for the tier's tests
+from tests.helpers import (  # noqa: F401  - re-exported for the tier's tests
+    ROLE_PASSWORD, body_for, by_id, create_inspector_link, csrf_of, find_callback, form_csrf, open_inspector_link,
+    output_specs, page_of, post_callback, router, router_body, send_csrf_header, sign_in, sign_in_as, sign_in_named,
+    text_of, walk,
+)
 
-UPDATE_URL = "/_dash-update-component"
 ALL_ROLES = ("anonymous", "inspector", "viewer", "analyst", "admin")
 SIGNED_IN_ROLES = ALL_ROLES[1:]
 
@@ -65,6 +66,11 @@ def deps(app, engine) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- clients
+
+
+def utc_now() -> dt.datetime:
+    """Now in UTC without a time zone, as the session and link columns hold it."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def unique(prefix: str) -> str:
@@ -106,10 +112,6 @@ def clients(app, engine) -> RoleClients:
     return RoleClients(app, engine)
 
 
-def csrf_of(client) -> str:
-    return client.get_cookie("_csrf_token").value
-
-
 def staff_user(engine, role: str) -> str:
     """A new staff user of ``role`` with ROLE_PASSWORD, for tests that disable or throttle someone."""
     name = unique(f"sec-{role}")
@@ -117,23 +119,10 @@ def staff_user(engine, role: str) -> str:
     return name
 
 
-def form_csrf(client) -> str:
-    page = client.get("/login").get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-
-
-def sign_in_as(client, name: str, password: str = ROLE_PASSWORD, next_url: str = "/"):
-    """POST the sign-in form for ``name``; returns the response (the client keeps its cookies)."""
-    return client.post("/login", data={"username": name, "password": password, "csrf_token": form_csrf(client),
-                                       "next": next_url})
-
-
 def make_link(engine, scope: dict | None = None, *, label: str | None = None,
               lifetime: dt.timedelta = dt.timedelta(days=1)) -> tuple[ShareLink, str]:
     """A new inspector link (via ``service.create_link``) and its token; the row is read back by the token's hash."""
-    _link, token = auth.create_link(engine, label=label or unique("sec inspector"),
-                                    expires_at=auth.utcnow() + lifetime, issued_by="tests",
-                                    scope=scope if scope is not None else {"las": ["883"]})
+    _link, token = create_inspector_link(engine, scope, label=label or unique("sec inspector"), lifetime=lifetime)
     with Session(engine) as s:
         return s.scalars(select(ShareLink).where(ShareLink.token_hash == auth.token_hash(token))).one(), token
 
@@ -141,11 +130,7 @@ def make_link(engine, scope: dict | None = None, *, label: str | None = None,
 def open_link(app, engine, scope: dict | None = None, *, label: str | None = None):
     """A new inspector link; returns (link, token, client that opened it)."""
     link, token = make_link(engine, scope, label=label)
-    c = new_client(app)
-    resp = c.get(f"/share/{token}")
-    assert resp.status_code == 303, resp.status_code
-    c.environ_base["HTTP_X_CSRFTOKEN"] = csrf_of(c)
-    return link, token, c
+    return link, token, open_inspector_link(new_client(app), token)
 
 
 def copy_cookies(src, dst) -> None:
@@ -194,62 +179,7 @@ def link_row(engine, link_id: int) -> ShareLink:
         return s.get(ShareLink, link_id)
 
 
-# --------------------------------------------------------------------------- callbacks
-
-
-def output_specs(output: str) -> list[dict]:
-    """The outputs named by a dependency's ``output`` string ("id.prop" or "..a.p...b.q..")."""
-    parts = output[2:-2].split("...") if output.startswith("..") else [output]
-    return [{"id": p.partition(".")[0], "property": p.partition(".")[2]} for p in parts]
-
-
-def callback_for(deps: list[dict], output_prefix: str) -> dict:
-    """The dependency whose first output is ``output_prefix`` ("page.children", "nav.href" ...)."""
-    found = [cb for cb in deps if output_specs(cb["output"])[0]["id"] + "." +
-             output_specs(cb["output"])[0]["property"].split("@")[0] == output_prefix]
-    assert len(found) == 1, (output_prefix, [cb["output"] for cb in deps])
-    return found[0]
-
-
-def body_for(cb: dict, values: dict[str, Any] | None = None, *, default: Any = None) -> dict:
-    """The body the renderer POSTs for dependency ``cb``; ``values`` maps "id.property" to a value."""
-    values = values or {}
-
-    def fill(items: list[dict]) -> list[dict]:
-        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}", default)}
-                for i in items]
-
-    specs = output_specs(cb["output"])
-    body = {"output": cb["output"], "outputs": specs if cb["output"].startswith("..") else specs[0],
-            "inputs": fill(cb["inputs"]),
-            "changedPropIds": [f"{cb['inputs'][0]['id']}.{cb['inputs'][0]['property']}"]}
-    if cb["state"]:
-        body["state"] = fill(cb["state"])
-    return body
-
-
-def post_json(client, body: Any, **kw):
-    data = body if isinstance(body, (str, bytes)) else json.dumps(body)
-    return client.post(UPDATE_URL, data=data, content_type="application/json", **kw)
-
-
-def router(client, deps: list[dict], path: str, search: str = ""):
-    return post_json(client, body_for(callback_for(deps, "page.children"), {"url.pathname": path,
-                                                                            "url.search": search}))
-
-
-def page_of(resp) -> dict:
-    assert resp.status_code == 200, (resp.status_code, resp.get_data(as_text=True)[:300])
-    return resp.get_json()["response"]["page"]["children"]
-
-
-# --------------------------------------------------------------------------- component trees
-
-
-
-
-
-
+# --------------------------------------------------------------------------- responses
 
 
 def no_traceback(resp) -> None:

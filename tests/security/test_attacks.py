@@ -24,8 +24,9 @@ from dashboard import cli
 from dashboard.auth import service as auth
 from dashboard.auth.models import AuthSession, ShareLink
 
-from .conftest import (ROLE_PASSWORD, audit_events, body_for, callback_for, client_as, copy_cookies, csrf_of,
-                       last_audit_id, make_link, new_client, post_json, router, sign_in_as, staff_user, unique)
+from .conftest import (ROLE_PASSWORD, audit_events, body_for, client_as, copy_cookies, csrf_of, form_csrf,
+                       last_audit_id, make_link, new_client, post_callback, router, router_body, send_csrf_header,
+                       sign_in_as, staff_user, unique)
 
 # --------------------------------------------------------------------------- one-time passwords
 
@@ -35,7 +36,7 @@ def test_a_one_time_password_reads_nothing_until_it_is_changed(app, engine, deps
     _user, one_time = auth.create_user(engine, name, "viewer")  # generated: must be changed first
     client = new_client(app)
     assert sign_in_as(client, name, one_time).status_code == 302
-    client.environ_base["HTTP_X_CSRFTOKEN"] = csrf_of(client)
+    send_csrf_header(client)
 
     resp = router(client, deps, "/metric/cp_rate_31mar", "?la=883")  # the router callback: staff data
     assert resp.status_code == 403, resp.get_data(as_text=True)[:200]
@@ -156,8 +157,7 @@ def test_trusted_proxies_only(proxied_app, engine, peer, forwarded, seen):
     client.environ_base["REMOTE_ADDR"] = peer
     name = unique("proxy")
     start = last_audit_id(engine)
-    html = client.get("/login", headers={"X-Forwarded-For": forwarded}).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = form_csrf(client, headers={"X-Forwarded-For": forwarded})
     client.post("/login", data={"username": name, "password": "x", "csrf_token": token},
                 headers={"X-Forwarded-For": forwarded})
     rows = audit_events(engine, action="signin.failure", since_id=start)
@@ -179,20 +179,20 @@ def test_control_characters_in_paths_and_next_are_4xx(app, engine):
 
 def test_a_deeply_nested_body_is_refused_before_parsing(app, engine):
     deep = "[" * 100000 + "]" * 100000
-    assert post_json(new_client(app), deep).status_code == 401  # a stranger's body is never parsed
+    assert post_callback(new_client(app), deep).status_code == 401  # a stranger's body is never parsed
     viewer = client_as(app, engine, "viewer")
-    resp = post_json(viewer, '{"output": "page.children", "inputs": ' + deep + "}")
+    resp = post_callback(viewer, '{"output": "page.children", "inputs": ' + deep + "}")
     assert resp.status_code == 400
-    assert post_json(viewer, "x" * (1024 * 1024 + 10)).status_code == 413
+    assert post_callback(viewer, "x" * (1024 * 1024 + 10)).status_code == 413
 
 
 @pytest.mark.parametrize("field, value", [("changedPropIds", 5), ("changedPropIds", [5]), ("inputs", {"a": 1}),
                                           ("outputs", "page"), ("state", [1, 2]), ("output", ["page.children"])])
 def test_callback_bodies_of_the_wrong_shape_are_400(app, engine, deps, field, value):
     viewer = client_as(app, engine, "viewer")
-    body = body_for(callback_for(deps, "page.children"), {"url.pathname": "/", "url.search": ""})
+    body = router_body(deps, "/")
     body[field] = value
-    resp = post_json(viewer, body)
+    resp = post_callback(viewer, body)
     assert resp.status_code == 400, (field, value, resp.status_code)
 
 
@@ -245,8 +245,8 @@ def test_fuzz_callback_bodies_get_no_5xx(clients, deps, role, data):
     for key in data.draw(st.lists(st.sampled_from(["output", "outputs", "inputs", "state", "changedPropIds"]),
                                   max_size=2, unique=True)):
         body[key] = data.draw(JSON)
-    _ok(post_json(client, body), (role, body))
-    _ok(post_json(client, json.dumps(body)[: data.draw(st.integers(0, 200))]), (role, "truncated"))
+    _ok(post_callback(client, body), (role, body))
+    _ok(post_callback(client, json.dumps(body)[: data.draw(st.integers(0, 200))]), (role, "truncated"))
 
 
 # --------------------------------------------------------------------------- exports and logs
@@ -335,8 +335,7 @@ def test_no_app_shell_for_strangers_and_no_versions(app, engine):
 def test_state_changing_requests_from_another_site_are_refused(app, engine):
     name = staff_user(engine, "viewer")
     client = new_client(app)
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = form_csrf(client)
     form = {"username": name, "password": ROLE_PASSWORD, "csrf_token": token}
     assert client.post("/login", data=form, headers={"Origin": "https://evil.example"}).status_code == 403
     assert client.post("/login", data=form, headers={"Referer": "https://evil.example/x"}).status_code == 403
@@ -359,8 +358,7 @@ def test_opening_an_inspector_link_ends_the_staff_session(app, engine, deps):
 def test_an_opaque_origin_is_cross_site(app, engine):
     name = staff_user(engine, "viewer")
     client = new_client(app)
-    html = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = form_csrf(client)
     resp = client.post("/login", data={"username": name, "password": ROLE_PASSWORD, "csrf_token": token},
                        headers={"Origin": "null"})
     assert resp.status_code == 403

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from dashboard import cli
 from dashboard.auth.models import ShareLink
 
-from .conftest import (audit_events, by_id, last_audit_id, make_link, new_client, page_of, router, sign_in_as,
-                       text_of, unique)
+from .conftest import (audit_events, by_id, last_audit_id, make_link, new_client, open_inspector_link, page_of,
+                       router, send_csrf_header, sign_in_as, text_of, unique)
 
 URL = re.compile(r"(https?://\S+)/share/([A-Za-z0-9_-]+)")
 
@@ -133,8 +133,7 @@ def test_share_scope_limits_the_inspector(app, engine, deps, capsys):
     _id, token, out = _create(capsys, unique("scoped"), "--scope", "la=805")
     assert "'las': ['805']" in out
     client = new_client(app)
-    assert client.get(f"/share/{token}").status_code == 303
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    open_inspector_link(client, token)
 
     def heading(la: str) -> str:
         return text_of(by_id(page_of(router(client, deps, "/metric/cp_rate_31mar", f"?la={la}")), "page-heading"))
@@ -153,7 +152,7 @@ def test_users_add_and_disable(app, engine, capsys, monkeypatch):
     assert sign_in_as(client, name, password).status_code == 302
     # a one-time password: nothing but choosing a new one until it is changed
     assert client.get("/_dash-layout").status_code == 403
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    send_csrf_header(client)
     password_was, password = password, "the viewer's own password"
     assert client.post("/account/password", data={"current": password_was, "new": password}).status_code == 302
     assert client.get("/_dash-layout").status_code == 200

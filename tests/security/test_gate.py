@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-
-import datetime as dt
 import json
 import re
 from urllib.parse import urlsplit
@@ -29,17 +27,19 @@ from .conftest import (
     audit_events,
     body_for,
     by_id,
-    callback_for,
+    find_callback,
     client_as,
     csrf_of,
     last_audit_id,
     no_traceback,
     output_specs,
     page_of,
-    post_json,
+    post_callback,
     router,
+    router_body,
     text_of,
     unique,
+    utc_now,
 )
 
 # What an allowed request answers, by (method, rule), for the sample request this module sends.
@@ -130,8 +130,7 @@ def _send(client, deps, method: str, path: str):
     if method == "GET":
         return client.get(path)
     if path == "/_dash-update-component":
-        return post_json(client, body_for(callback_for(deps, "page.children"), {"url.pathname": "/about",
-                                                                                "url.search": ""}))
+        return post_callback(client, router_body(deps, "/about"))
     return client.post(path, data={})  # POST /admin/links without a label: refused with the form (400)
 
 
@@ -241,7 +240,7 @@ def test_every_callback_with_forged_inputs_for_every_role(app, clients, deps):
         for values in FORGERIES:
             body = body_for(cb, values)
             for role in ALL_ROLES:
-                resp = post_json(clients[role], body)
+                resp = post_callback(clients[role], body)
                 where = (role, cb["output"][:60], resp.status_code, resp.get_data(as_text=True)[:200])
                 assert resp.status_code < 500, where
                 no_traceback(resp)
@@ -284,12 +283,12 @@ def test_callback_wrong_types_never_500(app, clients, deps, fn_name):
     cb = next(c for c in deps if c["output"] == output)
     client = clients["viewer"]
     good = WORKING
-    assert post_json(client, body_for(cb, good)).status_code == 200, "the starting values must do real work"
+    assert post_callback(client, body_for(cb, good)).status_code == 200, "the starting values must do real work"
     failures = []
     for item in cb["inputs"] + cb["state"]:
         key = f"{item['id']}.{item['property']}"
         for bad in WRONG_TYPES:
-            resp = post_json(client, body_for(cb, {**good, key: bad}))
+            resp = post_callback(client, body_for(cb, {**good, key: bad}))
             no_traceback(resp)
             if resp.status_code not in (200, 204, 400):
                 failures.append((key, bad, resp.status_code))
@@ -297,31 +296,31 @@ def test_callback_wrong_types_never_500(app, clients, deps, fn_name):
 
 
 def test_unregistered_output_is_403(clients, deps):
-    route = callback_for(deps, "page.children")
+    route = find_callback(deps, "page.children")
     for output in ("page.className", "nope.children", "nav.href", "admin.children"):
         body = body_for(route, {"url.pathname": "/", "url.search": ""})
         body["output"] = output
         body["outputs"] = output_specs(output)[0]
         for role in SIGNED_IN_ROLES:
-            resp = post_json(clients[role], body)
+            resp = post_callback(clients[role], body)
             if output == "nav.href":  # registered, but with other inputs: the signature check refuses it
                 assert resp.status_code == 400, (role, output, resp.status_code)
             else:
                 assert resp.status_code == 403, (role, output, resp.status_code)
-        assert post_json(clients["anonymous"], body).status_code == 401
+        assert post_callback(clients["anonymous"], body).status_code == 401
 
 
 def test_callback_csrf(app, engine, deps):
-    body = body_for(callback_for(deps, "page.children"), {"url.pathname": "/about", "url.search": ""})
+    body = router_body(deps, "/about")
     client = client_as(app, engine, "viewer")
     good = client.environ_base.pop("HTTP_X_CSRFTOKEN")
-    assert post_json(client, body).status_code == 403  # missing
-    assert post_json(client, body, headers={"X-CSRFToken": good[:-1] + ("A" if good[-1] != "A" else "B")}
+    assert post_callback(client, body).status_code == 403  # missing
+    assert post_callback(client, body, headers={"X-CSRFToken": good[:-1] + ("A" if good[-1] != "A" else "B")}
                      ).status_code == 403  # wrong
     other = client_as(app, engine, "viewer")
-    assert post_json(client, body, headers={"X-CSRFToken": csrf_of(other)}).status_code == 403  # another session's
-    assert post_json(client, body, headers={"X-CSRFToken": ""}).status_code == 403
-    assert post_json(client, body, headers={"X-CSRFToken": good}).status_code == 200
+    assert post_callback(client, body, headers={"X-CSRFToken": csrf_of(other)}).status_code == 403  # another session's
+    assert post_callback(client, body, headers={"X-CSRFToken": ""}).status_code == 403
+    assert post_callback(client, body, headers={"X-CSRFToken": good}).status_code == 200
 
 
 MALFORMED = [b"not json", b"", b"[]", b"null", b"5", b'"page.children"', b"{",
@@ -341,17 +340,17 @@ MALFORMED = [b"not json", b"", b"[]", b"null", b"5", b'"page.children"', b"{",
 def test_malformed_callback_bodies_are_400(clients):
     viewer, anonymous = clients["viewer"], clients["anonymous"]
     for body in MALFORMED:
-        resp = post_json(viewer, body)
+        resp = post_callback(viewer, body)
         assert resp.status_code == 400, (body, resp.status_code, resp.get_data(as_text=True)[:200])
         no_traceback(resp)
         assert resp.get_json() is not None and "error" in resp.get_json()
-        resp = post_json(anonymous, body)
+        resp = post_callback(anonymous, body)
         assert resp.status_code in (400, 401), (body, resp.status_code)
 
 
 def test_wrong_outputs_shape_is_400(clients, deps):
     viewer = clients["viewer"]
-    route = callback_for(deps, "page.children")
+    route = find_callback(deps, "page.children")
     failures = []
     for outputs in (None, "page.children", 5, [], {"id": "nav", "property": "href"},
                     [{"id": "page", "property": "children"}, {"id": "nav", "property": "href"}]):
@@ -360,7 +359,7 @@ def test_wrong_outputs_shape_is_400(clients, deps):
             del body["outputs"]
         else:
             body["outputs"] = outputs
-        resp = post_json(viewer, body)
+        resp = post_callback(viewer, body)
         no_traceback(resp)
         if resp.status_code != 400:
             failures.append((outputs, resp.status_code))
@@ -403,15 +402,15 @@ def _relabellings(cb: dict) -> list[tuple[str, dict]]:
 
 
 def test_router_relabelling_fails(clients, deps):
-    route = callback_for(deps, "page.children")
+    route = find_callback(deps, "page.children")
     cases = _relabellings(route)
     names = {n for n, _ in cases}
     assert "first input renamed to another id" in names and "extra input added" in names
     for name, body in cases:
         for role in SIGNED_IN_ROLES:
-            resp = post_json(clients[role], body)
+            resp = post_callback(clients[role], body)
             assert resp.status_code == 400, (name, role, resp.status_code, resp.get_data(as_text=True)[:200])
-        assert post_json(clients["anonymous"], body).status_code == 401, name
+        assert post_callback(clients["anonymous"], body).status_code == 401, name
 
 
 def test_relabelling_fails_for_every_callback(app, clients, deps):
@@ -421,9 +420,9 @@ def test_relabelling_fails_for_every_callback(app, clients, deps):
             continue
         for name, body in _relabellings(cb):
             for client in (viewer, inspector):
-                resp = post_json(client, body)
+                resp = post_callback(client, body)
                 assert resp.status_code == 400, (cb["output"][:50], name, resp.status_code)
-            assert post_json(anonymous, body).status_code == 401, (cb["output"][:50], name)
+            assert post_callback(anonymous, body).status_code == 401, (cb["output"][:50], name)
 
 
 # --------------------------------------------------------------------------- inspector scope
@@ -464,11 +463,11 @@ def test_inspector_download_for_another_authority_is_403(app, clients, url):
 
 
 def test_inspector_authority_picker_cannot_leave_scope(app, clients, deps):
-    cb = callback_for(deps, "nav.href")
+    cb = find_callback(deps, "nav.href")
     body = body_for(cb, {"la-select.value": _gss(app, "202"), "url.pathname": "/", "url.search": ""})
-    resp = post_json(clients["inspector"], body)
+    resp = post_callback(clients["inspector"], body)
     assert resp.status_code == 204 or "nav" not in (resp.get_json() or {}).get("response", {}), resp.get_data()[:200]
-    resp = post_json(clients["viewer"], body)  # staff: the same request moves the page
+    resp = post_callback(clients["viewer"], body)  # staff: the same request moves the page
     assert resp.status_code == 200
     assert "la=202" in resp.get_json()["response"]["nav"]["href"]
 
@@ -481,7 +480,7 @@ def test_inspector_callbacks_with_another_authority_change_nothing(clients, deps
                                                          "cell-select.value": "||",
                                                          "url.pathname": "/metric/cp_rate_31mar",
                                                          "url.search": "?la=202"})):
-        resp = post_json(inspector, body_for(callback_for(deps, prefix), values))
+        resp = post_callback(inspector, body_for(find_callback(deps, prefix), values))
         assert resp.status_code == 204, (prefix, resp.status_code, resp.get_data(as_text=True)[:200])
 
 
@@ -505,13 +504,13 @@ def test_denials_and_downloads_are_audited(app, engine, deps):
     viewer = client_as(app, engine, "viewer")
     ip = viewer.environ_base["REMOTE_ADDR"]
     assert viewer.get("/admin").status_code == 403
-    body = body_for(callback_for(deps, "page.children"), {"url.pathname": "/", "url.search": ""})
+    body = router_body(deps, "/")
     body["output"] = "nope.children"
-    assert post_json(viewer, body).status_code == 403
+    assert post_callback(viewer, body).status_code == 403
     assert viewer.get("/download/scorecard.csv?la=883").status_code == 200
     anonymous = client_as(app, engine, "anonymous")
     assert anonymous.get("/_dash-layout").status_code == 401
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = utc_now()
 
     rows = audit_events(engine, ip=ip, since_id=start)
     by_action = {r.action: r for r in rows}

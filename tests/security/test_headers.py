@@ -2,13 +2,13 @@
 debug or MCP surface."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
-from tests.conftest import ROLE_PASSWORD, ensure_user, make_test_settings
+from tests.conftest import make_test_settings
+from tests.helpers import ROLE_PASSWORD, ensure_user
 
-from .conftest import body_for, callback_for, client_as, form_csrf, new_client, post_json
+from .conftest import client_as, form_csrf, new_client, post_callback, router_body
 
 DATA = "data"
 PAGE = "page"
@@ -18,13 +18,13 @@ def _responses(app, engine, deps):
     """(kind, label, response) for each response type the app sends."""
     viewer = client_as(app, engine, "viewer")
     anonymous = new_client(app)
-    route = body_for(callback_for(deps, "page.children"), {"url.pathname": "/about", "url.search": ""})
+    route = router_body(deps, "/about")
     return [
         (PAGE, "index page", viewer.get("/")),
         (PAGE, "topic page", viewer.get("/topic/workforce")),
         (DATA, "_dash-layout", viewer.get("/_dash-layout")),
         (DATA, "_dash-dependencies", viewer.get("/_dash-dependencies")),
-        (DATA, "callback", post_json(viewer, route)),
+        (DATA, "callback", post_callback(viewer, route)),
         (DATA, "metric download", viewer.get("/download/metric/cp_rate_31mar.csv")),
         (DATA, "scorecard download", viewer.get("/download/scorecard.csv")),
         (DATA, "healthz", anonymous.get("/healthz")),
@@ -34,7 +34,7 @@ def _responses(app, engine, deps):
         (PAGE, "link refused", anonymous.get("/share/" + "x" * 43)),
         (DATA, "401", anonymous.get("/_dash-layout")),
         (DATA, "403", viewer.get("/admin")),
-        (DATA, "callback 400", post_json(viewer, b"not json")),
+        (DATA, "callback 400", post_callback(viewer, b"not json")),
         (PAGE, "redirect to sign in", anonymous.get("/topic/workforce")),
         (PAGE, "static asset", anonymous.get("/assets/style.css")),
     ]
@@ -99,8 +99,7 @@ def test_production_cookies_are_secure(production_app, engine):
     name = ensure_user(engine, "viewer")
     client = new_client(production_app)
     https = {"base_url": "https://localhost"}
-    page = client.get("/login", **https).get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = form_csrf(client, **https)
     resp = client.post("/login", data={"username": name, "password": ROLE_PASSWORD, "csrf_token": token, "next": "/"},
                        **https)
     assert resp.status_code == 302

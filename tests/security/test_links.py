@@ -17,9 +17,7 @@ from dashboard.auth.models import ShareLink
 
 from .conftest import (
     audit_events,
-    body_for,
     by_id,
-    callback_for,
     client_as,
     csrf_of,
     last_audit_id,
@@ -28,17 +26,15 @@ from .conftest import (
     new_client,
     open_link,
     page_of,
-    post_json,
+    post_callback,
     router,
+    router_body,
     session_row,
     text_of,
     unique,
     update_row,
+    utc_now,
 )
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def _new_link(engine, lifetime: dt.timedelta = dt.timedelta(days=1)):
@@ -139,7 +135,7 @@ def _refused(app, engine, token: str, message: str):
 
 def test_expired_link_is_refused(app, engine):
     link, token = _new_link(engine)
-    update_row(engine, ShareLink, link.id, expires_at=_now() - dt.timedelta(seconds=1))
+    update_row(engine, ShareLink, link.id, expires_at=utc_now() - dt.timedelta(seconds=1))
     _refused(app, engine, token, "This link has expired.")
 
 
@@ -160,11 +156,11 @@ def test_tampered_and_random_tokens_are_refused(app, engine):
 
 def test_revoking_ends_a_live_inspector_session_at_once(app, engine, deps):
     link, _token, inspector = open_link(app, engine)
-    body = body_for(callback_for(deps, "page.children"), {"url.pathname": "/about", "url.search": ""})
-    assert post_json(inspector, body).status_code == 200
+    body = router_body(deps, "/about")
+    assert post_callback(inspector, body).status_code == 200
     auth.revoke_links(engine, link.id)
     assert inspector.get("/_dash-layout").status_code == 401
-    assert post_json(inspector, body).status_code == 401
+    assert post_callback(inspector, body).status_code == 401
     assert session_row(engine, app, inspector).ended_reason == "link revoked"
 
 
@@ -213,7 +209,7 @@ def test_inspector_session_ends_at_the_links_expiry(app, engine):
     assert session.role == "inspector" and session.link_id == link.id and session.user_id is None
     assert session.expires_at <= link_row(engine, link.id).expires_at
     assert inspector.get("/_dash-layout").status_code == 200
-    update_row(engine, ShareLink, link.id, expires_at=_now() - dt.timedelta(seconds=1))
+    update_row(engine, ShareLink, link.id, expires_at=utc_now() - dt.timedelta(seconds=1))
     assert inspector.get("/_dash-layout").status_code == 401
     assert session_row(engine, app, inspector).ended_reason == "link expired"
 

@@ -11,40 +11,37 @@ import pytest
 
 from dashboard.auth import service as auth
 from dashboard.auth.models import AuthSession
-from tests.conftest import ROLE_PASSWORD, make_test_settings
+from tests.conftest import make_test_settings
+from tests.helpers import ROLE_PASSWORD
 
 from .conftest import (
     audit_events,
-    body_for,
-    callback_for,
     copy_cookies,
     last_audit_id,
     new_client,
-    post_json,
+    post_callback,
+    router_body,
+    send_csrf_header,
     session_row,
     session_token,
     sign_in_as,
+    sign_in_named,
     unique,
     staff_user,
     update_row,
+    utc_now,
 )
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 def _route_body(deps):
-    return body_for(callback_for(deps, "page.children"), {"url.pathname": "/about", "url.search": ""})
+    return router_body(deps, "/about")
 
 
 def _signed_in(app, engine, role: str = "viewer"):
     """A client signed in as a new staff user of ``role``; returns (client, name)."""
     name = staff_user(engine, role)
     client = new_client(app)
-    resp = sign_in_as(client, name)
-    assert resp.status_code == 302, resp.get_data(as_text=True)[:300]
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    sign_in_named(client, name)
     assert client.get("/_dash-layout").status_code == 200
     return client, name
 
@@ -55,7 +52,7 @@ def test_cookie_replayed_after_sign_out_fails(app, engine, deps):
     copy_cookies(client, thief)
     thief.environ_base["HTTP_X_CSRFTOKEN"] = client.environ_base["HTTP_X_CSRFTOKEN"]
     assert thief.get("/_dash-layout").status_code == 200  # the copy works while the session lives
-    assert post_json(thief, _route_body(deps)).status_code == 200
+    assert post_callback(thief, _route_body(deps)).status_code == 200
     token = session_token(app, client)
 
     start = last_audit_id(engine)
@@ -63,7 +60,7 @@ def test_cookie_replayed_after_sign_out_fails(app, engine, deps):
     assert resp.status_code == 302 and urlsplit(resp.headers["Location"]).path == "/login"
 
     assert thief.get("/_dash-layout").status_code == 401
-    assert post_json(thief, _route_body(deps)).status_code == 401
+    assert post_callback(thief, _route_body(deps)).status_code == 401
     assert thief.get("/session/status").status_code == 302  # an HTML route: back to sign-in
     assert client.get("/_dash-layout").status_code == 401
     from sqlalchemy.orm import Session
@@ -78,7 +75,7 @@ def test_disabling_a_user_ends_a_live_session(app, engine, deps):
     client, name = _signed_in(app, engine)
     auth.set_disabled(engine, name)
     assert client.get("/_dash-layout").status_code == 401
-    assert post_json(client, _route_body(deps)).status_code == 401
+    assert post_callback(client, _route_body(deps)).status_code == 401
     again = new_client(app)
     assert sign_in_as(again, name).status_code == 401
     assert again.get("/_dash-layout").status_code == 401
@@ -89,13 +86,13 @@ def test_idle_timeout_ends_the_session(app, engine):
     assert idle == dt.timedelta(minutes=30)
     client, _ = _signed_in(app, engine)
     sid = auth.token_hash(session_token(app, client))
-    update_row(engine, AuthSession, sid, last_seen_at=_now() - idle + dt.timedelta(minutes=1))
+    update_row(engine, AuthSession, sid, last_seen_at=utc_now() - idle + dt.timedelta(minutes=1))
     assert client.get("/_dash-layout").status_code == 200  # a minute short of the limit: still valid
-    update_row(engine, AuthSession, sid, last_seen_at=_now() - idle - dt.timedelta(seconds=5))
+    update_row(engine, AuthSession, sid, last_seen_at=utc_now() - idle - dt.timedelta(seconds=5))
     assert client.get("/_dash-layout").status_code == 401
     row = session_row(engine, app, client)
     assert row.ended_reason == "idle"
-    update_row(engine, AuthSession, sid, last_seen_at=_now())  # ended is ended, whatever the clock says
+    update_row(engine, AuthSession, sid, last_seen_at=utc_now())  # ended is ended, whatever the clock says
     assert client.get("/_dash-layout").status_code == 401
 
 
@@ -107,9 +104,9 @@ def test_idle_minutes_setting_is_honoured(app, engine, sec_settings, monkeypatch
     assert short.server.config["SESSION_POLICY"].idle == dt.timedelta(minutes=2)
     client, _ = _signed_in(short, engine)
     sid = auth.token_hash(session_token(short, client))
-    update_row(engine, AuthSession, sid, last_seen_at=_now() - dt.timedelta(minutes=1))
+    update_row(engine, AuthSession, sid, last_seen_at=utc_now() - dt.timedelta(minutes=1))
     assert client.get("/_dash-layout").status_code == 200
-    update_row(engine, AuthSession, sid, last_seen_at=_now() - dt.timedelta(minutes=2, seconds=5))
+    update_row(engine, AuthSession, sid, last_seen_at=utc_now() - dt.timedelta(minutes=2, seconds=5))
     assert client.get("/_dash-layout").status_code == 401
 
 
@@ -118,7 +115,7 @@ def test_absolute_timeout_ends_the_session(app, engine):
     row = session_row(engine, app, client)
     hours = app.server.config["SESSION_POLICY"].absolute
     assert abs((row.expires_at - row.created_at) - hours) < dt.timedelta(seconds=5)
-    update_row(engine, AuthSession, row.id, expires_at=_now() - dt.timedelta(seconds=1), last_seen_at=_now())
+    update_row(engine, AuthSession, row.id, expires_at=utc_now() - dt.timedelta(seconds=1), last_seen_at=utc_now())
     assert client.get("/_dash-layout").status_code == 401
     assert session_row(engine, app, client).ended_reason == "expired"
 
@@ -126,7 +123,7 @@ def test_absolute_timeout_ends_the_session(app, engine):
 def test_session_status_does_not_extend_the_idle_time(app, engine):
     client, _ = _signed_in(app, engine)
     sid = auth.token_hash(session_token(app, client))
-    seen = (_now() - dt.timedelta(minutes=10)).replace(microsecond=0)
+    seen = (utc_now() - dt.timedelta(minutes=10)).replace(microsecond=0)
     update_row(engine, AuthSession, sid, last_seen_at=seen)
     for _ in range(3):
         resp = client.get("/session/status")
@@ -163,7 +160,7 @@ def test_failed_sign_ins_are_slowed_and_audited(app, engine):
         (name, "denied", ip), (name, "denied", other_ip.environ_base["REMOTE_ADDR"])]
     assert not audit_events(engine, ip=ip, action="signin.success", since_id=start)
     for e in failures + throttled:
-        assert abs((_now() - e.at).total_seconds()) < 120
+        assert abs((utc_now() - e.at).total_seconds()) < 120
 
 
 def test_successful_sign_in_is_audited(app, engine):
@@ -172,7 +169,7 @@ def test_successful_sign_in_is_audited(app, engine):
     ip = client.environ_base["REMOTE_ADDR"]
     rows = audit_events(engine, ip=ip, action="signin.success", since_id=start)
     assert [(e.actor, e.role, e.target, e.outcome) for e in rows] == [(name, "analyst", name, "ok")]
-    assert abs((_now() - rows[0].at).total_seconds()) < 120
+    assert abs((utc_now() - rows[0].at).total_seconds()) < 120
 
 
 def test_sign_in_form_works_with_password_managers(app):
@@ -245,7 +242,7 @@ def test_one_time_password_must_be_changed_first(app, engine):
     assert sign_in_as(other, name, one_time).status_code == 302
     client = new_client(app)
     assert sign_in_as(client, name, one_time).status_code == 302
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
+    send_csrf_header(client)
     resp = client.get("/")
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/password")
     assert client.get("/_dash-layout").status_code == 403

@@ -15,6 +15,7 @@ import pytest
 
 from dashboard.config import DEFAULT_DATA_DIR
 from dashboard.registry import Registry, load_registry
+from tests.helpers import dfe_file
 
 THURROCK = "E06000034"
 THURROCK_OLD = "883"
@@ -23,9 +24,11 @@ ENGLAND = "E92000001"
 DFE_DIR = DEFAULT_DATA_DIR / "dfe"
 LOCAL_CSV = DEFAULT_DATA_DIR / "local" / "thurrock_lscb_2016_17.csv"
 
-F_CP = "d5_cpps_at31march_by_duration_2013_to_2025.csv"
-F_POP = "ons_mid-year_population_estimates_2012_to_2024.csv"
-F_WORKFORCE = "csww_indicators_2017_to_2025.csv"
+# Found by the start of their names: a refresh renames a file for its new years.
+F_CP = dfe_file("d5_cpps_at31march_by_duration_")
+F_POP = dfe_file("ons_mid-year_population_estimates_")
+F_WORKFORCE = dfe_file("csww_indicators_")
+F_CP_CATEGORY = dfe_file("ees_cpp_by_category_of_abuse_")
 F_SN_2021 = "New_Statistical_Neighbour_Groupings_April_2021.csv"
 F_SN_2025 = "sn_model_2025_wide.csv"
 
@@ -114,6 +117,8 @@ class DfeFiles:
 
     dir = DFE_DIR
     local_csv = LOCAL_CSV
+    F_CP, F_POP, F_WORKFORCE, F_CP_CATEGORY = F_CP, F_POP, F_WORKFORCE, F_CP_CATEGORY
+    F_SN_2021, F_SN_2025 = F_SN_2021, F_SN_2025
     read_csv_rows = staticmethod(read_csv_rows)
     rows = staticmethod(dfe_rows)
     la_rows = staticmethod(la_rows)

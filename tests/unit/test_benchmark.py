@@ -144,13 +144,15 @@ def test_neighbour_median_needs_half_of_the_neighbours():
 
 
 def test_real_pool_is_every_authority_lait_gives_a_figure():
-    """The 2025 pool of CP reviews on time is every LA row of the extract without "-", no region."""
+    """The latest year's pool of CP reviews on time is every LA row of the extract without "-", no region."""
     with open(DEFAULT_DATA_DIR / "dfe" / "lait_child_protection_measures.csv", newline="", encoding="utf-8-sig") as f:
-        raw = [r for r in csv.DictReader(f) if r["measure_code"] == "RevCP" and r["time_period"] == "2025"]
+        measure = [r for r in csv.DictReader(f) if r["measure_code"] == "RevCP"]
+    latest = max(r["time_period"] for r in measure)  # the newest year the extract holds
+    raw = [r for r in measure if r["time_period"] == latest]
     expected = sorted(float(r["value"]) for r in raw if r["geographic_level"] == "Local authority" and r["value"] != "-")
     rows, _ = lait.read_observations(DEFAULT_DATA_DIR)
     areas = dfe.read_areas(DEFAULT_DATA_DIR)
-    cell = rows[(rows["metric_id"] == "cp_reviewed_on_time_pct") & (rows["period_end"].astype(str) == "2025-03-31")]
+    cell = rows[(rows["metric_id"] == "cp_reviewed_on_time_pct") & (rows["period_end"].astype(str) == f"{latest}-03-31")]
     pool = national_pool(cell, areas.loc[areas["level"] == "la", "code"])
     assert sorted(pool.values()) == expected
     bands = [benchmark(a, pool, HIGH).band for a in pool]

@@ -14,8 +14,9 @@ from dashboard import store
 from dashboard.analysis.rates import SUPPRESSION_SYMBOLS
 from dashboard.build import build, fingerprint, is_stale
 from dashboard.config import DEFAULT_DATA_DIR, load_settings
+from tests.helpers import dfe_file
 
-F_CP = "d5_cpps_at31march_by_duration_2013_to_2025.csv"
+F_CP = dfe_file("d5_cpps_at31march_by_duration_")  # by its stem: a refresh renames it
 
 
 def _counts(engine):

@@ -9,11 +9,13 @@ import pytest
 from dashboard.analysis.rag import RagStatus, assess
 from dashboard.analysis.scorecard import build_scorecard, filter_rows
 from dashboard.registry import Polarity
+from tests.helpers import dfe_file
 
 THURROCK = "E06000034"
-F_CP = "d5_cpps_at31march_by_duration_2013_to_2025.csv"
-F_POP = "ons_mid-year_population_estimates_2012_to_2024.csv"
-F_WF = "csww_indicators_2017_to_2025.csv"
+# By the start of their names: a refresh renames a file for its new years.
+F_CP = dfe_file("d5_cpps_at31march_by_duration_")
+F_POP = dfe_file("ons_mid-year_population_estimates_")
+F_WF = dfe_file("csww_indicators_")
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,10 @@ def test_as_of_picks_the_period_then(snap, registry, dfe):
     row = rows["cp_rate_31mar"]
     assert row.period_end == dt.date(2017, 3, 31)
     assert row.period_label == "31 Mar 2017"
-    assert row.value == dfe.cp_rate("883", 2017)[0] == 68.3
+    lait = dfe.read_csv_rows(dfe.dir / "lait_child_protection_measures.csv")
+    published = next(float(r["value"]) for r in lait
+                     if (r["measure_code"], r["time_period"], r["la_code"]) == ("CPP_rate", "2017", "883"))
+    assert row.value == dfe.cp_rate("883", 2017)[0] == published  # the rate as LAIT publishes it
     for r in rows.values():
         assert r.period_end is None or r.period_end <= dt.date(2017, 6, 30), r.metric_id
     # the workforce census starts at 30 September 2017: nothing yet
@@ -95,7 +100,7 @@ def test_lower_better_metric_with_illustrative_target(thurrock, registry, dfe):
 def test_breakdown_only_metric_uses_its_largest_share(thurrock, dfe):
     # cp_by_category is DfE's series (2013-2022) by initial and by latest category: the headline is the
     # largest share among the initial categories (the first breakdown the registry lists) at 31 March 2022.
-    cells = {r["measure_code"]: r["value"] for r in dfe.rows("ees_cpp_by_category_of_abuse_2013_to_2022.csv")
+    cells = {r["measure_code"]: r["value"] for r in dfe.rows(dfe.F_CP_CATEGORY)
              if r["la_code"] == "883" and r["time_period"] == "2022"}
     total = Decimal(cells["D4_CPP_At31"])
     codes = {"Neglect": "NEG", "Emotional": "EMO", "Physical": "PHY", "Sexual": "SAB", "Multiple": "MUL"}

@@ -543,7 +543,7 @@ def test_real_thurrock_2017_sexual_abuse_count_of_12_stays(real, dfe):
     # DfE's table D4: 12 of Thurrock's 285 children on a plan at 31 March 2017 had sexual abuse as the
     # initial category. The published figure wins the cell over the seed report's 10 (a local return),
     # and a count above 5 is shown to external viewers, with the publisher's note.
-    (cell,) = [r["value"] for r in dfe.rows("ees_cpp_by_category_of_abuse_2013_to_2022.csv")
+    (cell,) = [r["value"] for r in dfe.rows(dfe.F_CP_CATEGORY)
                if r["measure_code"] == "D4_Sexual_Initial" and r["la_code"] == "883" and r["time_period"] == "2017"]
     frame_, _, out, _ = real
     sel = ((out["metric_id"] == "cp_by_category") & (out["area_code"] == THURROCK) & (out["period_end"] == P2017)

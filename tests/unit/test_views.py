@@ -26,7 +26,7 @@ def ctx_for(snap, registry, search="", default_la="883"):
 
 def test_area_by_either_code(snap, dfe):
     # the DfE files give Thurrock's two codes and its region on every row
-    r = dfe.la_rows("d5_cpps_at31march_by_duration_2013_to_2025.csv", "883")[2017]
+    r = dfe.la_rows(dfe.F_CP, "883")[2017]
     assert (r["new_la_code"], r["la_name"], r["region_name"]) == (THURROCK, "Thurrock", "East of England")
     for code in ("883", THURROCK, "e06000034", " 883 "):
         a = snap.area(code)
@@ -103,8 +103,8 @@ def _sn_median_from_files(dfe, old_codes, year):
     """The median of the neighbours' CP rates at 31 March ``year``, computed from the DfE files."""
     rates = []
     for code in old_codes:
-        cp = dfe.la_rows("d5_cpps_at31march_by_duration_2013_to_2025.csv", code).get(year)
-        pop = dfe.la_rows("ons_mid-year_population_estimates_2012_to_2024.csv", code).get(year - 1)
+        cp = dfe.la_rows(dfe.F_CP, code).get(year)
+        pop = dfe.la_rows(dfe.F_POP, code).get(year - 1)
         if cp and pop and dfe.is_number(cp["CPP_At31"]) and dfe.is_number(pop["population_estimate"]):
             rates.append(dfe.rate(cp["CPP_At31"], pop["population_estimate"]))
     if len(rates) * 2 < len(old_codes):
@@ -132,11 +132,11 @@ def test_metric_view_cp_rate_with_all_comparators(snap, registry, dfe):
     assert (count, pop, rate) == ("285", "41750", 68.3)
     assert at("Thurrock") == 68.3
     # England from the national rows of the same two files
-    cp_e = dfe.national_rows("d5_cpps_at31march_by_duration_2013_to_2025.csv")[2017]["CPP_At31"]
-    pop_e = dfe.national_rows("ons_mid-year_population_estimates_2012_to_2024.csv")[2016]["population_estimate"]
+    cp_e = dfe.national_rows(dfe.F_CP)[2017]["CPP_At31"]
+    pop_e = dfe.national_rows(dfe.F_POP)[2016]["population_estimate"]
     assert at("England") == dfe.rate(cp_e, pop_e)
     # the statistical-neighbour median, 2025 model
-    old = _sn_old_codes(dfe, "sn_model_2025_wide.csv", "old_la_code", "SN_")
+    old = _sn_old_codes(dfe, dfe.F_SN_2025, "old_la_code", "SN_")
     median, n = _sn_median_from_files(dfe, old, 2017)
     assert n >= 5 and median is not None
     assert at(SN_NAME_2025) == median
@@ -152,7 +152,7 @@ def test_metric_view_cp_rate_thurrock_series_matches_files(snap, registry, dfe):
     view = views.metric_view(ctx, registry.metric("cp_rate_31mar"))
     assert set(view.data["series"]) == {"Thurrock"}
     got = {d.year: v for d, v in zip(view.data["period_end"], view.data["value"])}
-    years = sorted(dfe.la_rows("d5_cpps_at31march_by_duration_2013_to_2025.csv", "883"))
+    years = sorted(dfe.la_rows(dfe.F_CP, "883"))
     assert sorted(got) == years
     for y in years:
         assert got[y] == dfe.cp_rate("883", y)[0], y

@@ -10,7 +10,6 @@ with SQLAlchemy), the raw registry YAML, or ``dashboard.views`` for the same URL
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any, Iterator
 
 import pytest
@@ -22,9 +21,9 @@ from dashboard.config import Settings
 from dashboard.data import DataManager
 from dashboard.state import parse_query
 from dashboard.views import Context, make_context
-from tests.conftest import sign_in, by_id, text_of, walk  # noqa: F401  - re-exported for the tier's tests
-
-UPDATE_URL = "/_dash-update-component"
+from tests.helpers import (  # noqa: F401  - re-exported for the tier's tests
+    by_id, callback_body, find_callback, output_ids, post_callback, render_page, router_body, sign_in, text_of, walk,
+)
 
 
 # --------------------------------------------------------------------------- app and data
@@ -66,16 +65,7 @@ CITY_OF_LONDON = "201"  # the smallest authority: many of its counts are 1 to 5
 @pytest.fixture(scope="session")
 def city_inspector_client(dash_app, engine):
     """A test client signed in through an inspector link scoped to the City of London (201)."""
-    from dashboard.auth import service as auth
-
-    _link, token = auth.create_link(engine, label="web tier: City of London", issued_by="tests",
-                                    expires_at=auth.utcnow() + dt.timedelta(days=1),
-                                    scope={"las": [CITY_OF_LONDON]})
-    client = dash_app.server.test_client()
-    resp = client.get(f"/share/{token}")
-    assert resp.status_code == 303, resp.status_code
-    client.environ_base["HTTP_X_CSRFTOKEN"] = client.get_cookie("_csrf_token").value
-    return client
+    return sign_in(dash_app.server.test_client(), engine, "inspector", las=(CITY_OF_LONDON,))
 
 
 @pytest.fixture(scope="session")
@@ -139,74 +129,6 @@ def view_context(manager: DataManager, search: str = "", *, external: bool = Fal
     return make_context(manager.snapshot(), manager.registry,
                         parse_query(search, topics, manager.settings.sn_model), manager.settings.la_code,
                         external=external)
-
-
-# --------------------------------------------------------------------------- callbacks
-
-
-def find_callback(dependencies: list[dict], output: str, trigger: str | None = None) -> dict:
-    """The callback whose output list names ``output`` ("id.property"), and, when several write it
-    (allow_duplicate), whose inputs include ``trigger`` ("id.property")."""
-    found = [cb for cb in dependencies if output in output_ids(cb)]
-    if trigger is not None:
-        found = [cb for cb in found if trigger in [f"{i['id']}.{i['property']}" for i in cb["inputs"]]]
-    assert len(found) == 1, f"expected one callback writing {output} on {trigger}, found {len(found)}"
-    return found[0]
-
-
-def _output_specs(cb: dict) -> list[dict]:
-    out = cb["output"]
-    parts = out[2:-2].split("...") if out.startswith("..") else [out]
-    specs = []
-    for part in parts:
-        cid, _, prop = part.partition(".")
-        specs.append({"id": cid, "property": prop})
-    return specs
-
-
-def output_ids(cb: dict) -> list[str]:
-    """``id.property`` of each output, without any ``@hash`` of allow_duplicate."""
-    return [f"{s['id']}.{s['property'].split('@')[0]}" for s in _output_specs(cb)]
-
-
-def callback_body(dependencies: list[dict], output: str, values: dict[str, Any],
-                  changed: list[str]) -> dict:
-    """The JSON body the Dash renderer POSTs for the callback that writes ``output`` when
-    ``changed[0]`` changes. ``values`` maps "id.property" to the value sent for each input and state.
-    """
-    cb = find_callback(dependencies, output, changed[0] if changed else None)
-    specs = _output_specs(cb)
-
-    def fill(items: list[dict]) -> list[dict]:
-        return [{"id": i["id"], "property": i["property"], "value": values.get(f"{i['id']}.{i['property']}")}
-                for i in items]
-
-    body = {
-        "output": cb["output"],
-        "outputs": specs if cb["output"].startswith("..") else specs[0],
-        "inputs": fill(cb["inputs"]),
-        "changedPropIds": changed,
-    }
-    if cb["state"]:
-        body["state"] = fill(cb["state"])
-    return body
-
-
-def post_callback(client, body: dict):
-    return client.post(UPDATE_URL, data=json.dumps(body), content_type="application/json")
-
-
-def router_body(dependencies: list[dict], path: str, search: str = "") -> dict:
-    return callback_body(dependencies, "page.children", {"url.pathname": path, "url.search": search},
-                         ["url.pathname"])
-
-
-def render_page(client, dependencies: list[dict], path: str, search: str = "") -> dict:
-    """The router's output for a path and query: the page component tree."""
-    resp = post_callback(client, router_body(dependencies, path, search))
-    assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
-    data = resp.get_json()
-    return data["response"]["page"]["children"]
 
 
 # --------------------------------------------------------------------------- component trees

@@ -175,7 +175,8 @@ def _small_counts(rows: list[dict], series: str, unit: str) -> list[dict]:
 def test_inspector_csv_never_shows_a_count_of_1_to_5(small_numbers_db):
     """A local return with small counts: staff see them, an inspector's every CSV shows c instead."""
     from dashboard.web.app import create_app
-    from tests.conftest import SMALL_NUMBERS_LA, sign_in
+    from tests.conftest import SMALL_NUMBERS_LA
+    from tests.helpers import sign_in
 
     app = create_app(small_numbers_db)
     engine = app.server.config["DASHBOARD_MANAGER"].engine
