@@ -74,7 +74,7 @@ def home_area(settings) -> dict:
     return store_area(settings, **({"code": code} if code.upper().startswith("E") else {"old_code": code}))
 
 
-from tests.browser.conftest import WAIT, WINDOW, console_errors, wait_for_callbacks, wait_until
+from tests.browser.conftest import WAIT, WINDOW, console_errors, wait_for_callbacks, wait_until  # noqa: E402
 from tests.browser.conftest import open_page as shared_open_page  # noqa: E402,F401  - shared helpers
 
 

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
-from sqlalchemy.exc import OperationalError
 
 import dashboard.importers.returns
 import dashboard.imports

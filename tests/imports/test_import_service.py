@@ -16,7 +16,6 @@ import shutil
 
 import openpyxl
 import pytest
-from pydantic import ValidationError
 from sqlalchemy import select
 
 from dashboard import cli, store, views

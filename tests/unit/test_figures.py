@@ -10,7 +10,6 @@ from urllib.parse import unquote
 
 import pandas as pd
 import plotly.graph_objects as go
-import pytest
 
 from dashboard.figures import bar_figure, chart_data, sparkline_alt, sparkline_svg, trend_figure
 

@@ -77,7 +77,9 @@ def test_status_order_puts_red_first_and_no_data_last():
 def test_result_is_frozen():
     r = assess(1, polarity=HB, target=1)
     assert isinstance(r, RagResult)
-    with pytest.raises(Exception):
+    from dataclasses import FrozenInstanceError
+
+    with pytest.raises(FrozenInstanceError):
         r.status = R  # type: ignore[misc]
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-import pytest
 
 from dashboard.config import load_settings
 
