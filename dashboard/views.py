@@ -607,30 +607,36 @@ def category_view(ctx: Context, metric: Metric, dimension: str) -> CategoryView 
             sources.append(("England", ENGLAND))
             if ctx.region:
                 sources.append((ctx.region["name"], ctx.region["code"]))
-        recs = []
-        for code, label in cats:
-            for name, area in sources:
-                s = cell_series(ctx.rows(metric.id, area), "", dimension, code)
-                for r in s.itertuples(index=False):
-                    recs.append({"category": label, "series": name, "period": r.period_label,
-                                 "period_end": r.period_end,
-                                 "value": None if r.status or pd.isna(r.value) else float(r.value),
-                                 "status": r.status or ""})
-            if comparable and ctx.neighbours:
-                parts = [cell_series(ctx.rows(metric.id, n), "", dimension, code) for n in ctx.neighbours]
-                parts = [p[p["status"].fillna("") == ""][["period_end", "period_label", "value"]]
-                         for p in parts if not p.empty]
-                if parts:
-                    allp = pd.concat(parts).dropna(subset=["value"])
-                    g = allp.groupby(["period_end", "period_label"])["value"]
-                    med = pd.DataFrame({"value": g.median(), "n": g.size()}).reset_index()
-                    med = med[med["n"] * 2 >= len(ctx.neighbours)]
-                    from .analysis.rates import round_half_up
+        labels = dict(cats)
 
-                    for r in med.itertuples(index=False):
-                        recs.append({"category": label, "series": "Statistical neighbours, median",
-                                     "period": r.period_label, "period_end": r.period_end,
-                                     "value": round_half_up(r.value, metric.decimals), "status": ""})
+        def part(area: str) -> pd.DataFrame:
+            r = ctx.rows(metric.id, area)
+            return r[(r["breakdown"] == dimension) & (r["agency"] == "") & r["breakdown_value"].isin(labels)] \
+                if not r.empty else r
+
+        recs = []
+        for name, area in sources:
+            for r in part(area).sort_values("period_end").itertuples(index=False):
+                recs.append({"category": labels[r.breakdown_value], "series": name, "period": r.period_label,
+                             "period_end": r.period_end,
+                             "value": None if r.status or pd.isna(r.value) else float(r.value),
+                             "status": r.status or ""})
+        if comparable and ctx.neighbours:
+            parts = [p for p in (part(n) for n in ctx.neighbours) if not p.empty]
+            if parts:
+                allp = pd.concat(parts)
+                allp = allp[(allp["status"].fillna("") == "")].dropna(subset=["value"])
+                g = allp.groupby(["breakdown_value", "period_end", "period_label"])["value"]
+                med = pd.DataFrame({"value": g.median(), "n": g.size()}).reset_index()
+                med = med[med["n"] * 2 >= len(ctx.neighbours)].sort_values("period_end")
+                from .analysis.rates import round_half_up
+
+                for r in med.itertuples(index=False):
+                    recs.append({"category": labels[r.breakdown_value], "series": "Statistical neighbours, median",
+                                 "period": r.period_label, "period_end": r.period_end,
+                                 "value": round_half_up(r.value, metric.decimals), "status": ""})
+        order = {label: i for i, (_, label) in enumerate(cats)}
+        recs.sort(key=lambda x: order[x["category"]])
         data = pd.DataFrame(recs, columns=["category", "series", "period", "period_end", "value", "status"])
         view = CategoryView(metric=metric, dimension=dimension, categories=cats, data=data)
         view._title = spec.title

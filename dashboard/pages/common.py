@@ -11,6 +11,7 @@ NAV = [
     ("/topic/child_protection", "Child protection"),
     ("/topic/children_in_need", "Children in need"),
     ("/topic/looked_after", "Looked-after children"),
+    ("/topic/care_leavers", "Care leavers"),
     ("/topic/workforce", "Workforce"),
     ("/topic/training", "Training and supervision"),
     ("/about", "About the data"),

@@ -29,7 +29,8 @@ def chooser(ctx: Context, view: CompareView) -> html.Div:
     return html.Div([
         html.Label(f"Authorities compared with {ctx.la_name} (up to {MAX_COMPARE_WITH})", htmlFor="compare-with",
                    className="form-label"),
-        html.P("Type a name to find an authority; Enter adds it, Backspace removes the last one.",
+        html.P("Type a name to find an authority, move with the arrow keys and press Enter to add or remove it. "
+               "With none chosen, the statistical neighbours are compared.",
                className="small text-muted", id="compare-with-hint"),
         dcc.Dropdown(id="compare-with", options=options, value=view.codes[1:], multi=True, searchable=True,
                      clearable=True, placeholder="Choose authorities", className="compare-select"),
