@@ -346,7 +346,7 @@ def small_multiples_figure(metric: Metric, data: pd.DataFrame, panels: list[str]
     the authority, England, the region and the neighbour median. ``data``: category, series, period,
     period_end, value (dashboard.views.category_view)."""
     rows_n = max(1, -(-len(panels) // columns))
-    height = 220 * rows_n + 120
+    height = 280 * rows_n + 120
     layout = base_layout(title, "", height)
     layout["hovermode"] = "closest"
     layout["margin"]["b"] = 80
@@ -363,7 +363,9 @@ def small_multiples_figure(metric: Metric, data: pd.DataFrame, panels: list[str]
         styles[name] = (colour, ["solid", "dot", "dash", "dashdot"][i % 4], 3 if i == 0 else 1.5)
     fmt = f".{metric.decimals}f"
     suffix = "%" if metric.unit is Unit.PERCENT else ""
-    gap_x, gap_y = 0.06, 0.14 / rows_n
+    gap_x, gap_y = 0.06, (0.22 if rows_n > 1 else 0.0)
+    # a short tick label: the year of a date label ("31 Mar 2013" -> "2013"), else the label itself
+    ticks = [p.split()[-1] if len(p.split()) == 3 else p for p in periods]
     width = (1 - gap_x * (columns - 1)) / columns
     cell_h = (1 - gap_y * (rows_n - 1)) / rows_n
     traces, annotations = [], []
@@ -374,6 +376,7 @@ def small_multiples_figure(metric: Metric, data: pd.DataFrame, panels: list[str]
         y1 = 1 - row * (cell_h + gap_y)
         layout[f"xaxis{suffix_ax}"] = {"domain": [x0, x0 + width], "anchor": f"y{suffix_ax}", "type": "category",
                                        "categoryorder": "array", "categoryarray": periods, "showgrid": False,
+                                       "tickmode": "array", "tickvals": periods, "ticktext": ticks,
                                        "tickangle": -45, "tickfont": {"size": 10}, "linecolor": "#505A5F"}
         layout[f"yaxis{suffix_ax}"] = {"domain": [y1 - cell_h, y1 - 0.04], "anchor": f"x{suffix_ax}",
                                        "range": [0, top], "gridcolor": "#E5E5E5", "tickfont": {"size": 10}}

@@ -576,6 +576,7 @@ class CategoryView:
     dimension: str
     categories: list[tuple[str, str]]  # (code, label) in registry order
     data: pd.DataFrame  # category, series, period, period_end, value, status
+    dimension_title: str = ""
 
     @cached_property
     def figure(self) -> dict:
@@ -583,12 +584,6 @@ class CategoryView:
 
         return small_multiples_figure(self.metric, self.data, [label for _, label in self.categories],
                                       f"{self.metric.short_title}, by {self.dimension_title.lower()}")
-
-    @property
-    def dimension_title(self) -> str:
-        return self._title
-
-    _title: str = ""
 
 
 def category_view(ctx: Context, metric: Metric, dimension: str) -> CategoryView | None:
@@ -638,9 +633,8 @@ def category_view(ctx: Context, metric: Metric, dimension: str) -> CategoryView 
         order = {label: i for i, (_, label) in enumerate(cats)}
         recs.sort(key=lambda x: order[x["category"]])
         data = pd.DataFrame(recs, columns=["category", "series", "period", "period_end", "value", "status"])
-        view = CategoryView(metric=metric, dimension=dimension, categories=cats, data=data)
-        view._title = spec.title
-        return view
+        return CategoryView(metric=metric, dimension=dimension, categories=cats, data=data,
+                            dimension_title=spec.title)
 
     return ctx.snap.memo(("category-view", metric.id, dimension, ctx.la_code, ctx.state.sn, ctx.state.as_of),
                          compute)

@@ -87,6 +87,7 @@ def body(ctx: Context, metric: Metric) -> list:
         fig = bar_figure(metric, labels, [None if pd.isna(v) else v for v in order["value"]],
                          f"{metric.short_title}, {period}", colours=colours,
                          height=max(260, 32 * len(labels) + 100))
+        fig["layout"]["margin"]["r"] = 120  # room for the value labels beyond the longest bar
         ltab = data_table(order.assign(shown=[value_text(metric, v, s) for v, s in zip(order["value"], order["status"])]),
                           f"{metric.short_title}, {period}, highest first",
                           [("series", "Authority"), ("shown", "Value")], row_header="series")
