@@ -116,8 +116,10 @@ def scorecard_body(ctx: Context) -> list:
 
 
 def layout(ctx: Context) -> html.Div:
+    shown_topics = {r.topic for r in scorecard(ctx)}  # the framework's topics (the filter offers no empty one)
     topic_opts = [{"label": "All topics", "value": "all"}] + [{"label": t.title, "value": t.id}
-                                                               for t in ctx.registry.topics]
+                                                               for t in ctx.registry.topics
+                                                               if t.id in shown_topics or t.id == ctx.state.topic]
     filters = html.Form([
         html.Div([
             html.Label("Topic", htmlFor="topic-filter", className="form-label"),

@@ -149,3 +149,26 @@ def test_category_view_has_every_year_and_the_comparators(snap, registry):
     # counts get no comparators
     counts = views.category_view(ctx, registry.metric("cp_category_31mar"), "category_of_abuse")
     assert set(counts.data["series"]) == {"Thurrock"}
+
+
+def test_the_framework_setting_changes_what_the_overview_shows(snap, registry):
+    from dashboard.pages import overview
+    from tests.conftest import walk
+
+    import json
+
+    from plotly.utils import PlotlyJSONEncoder
+
+    def row_ids(ctx):
+        tree = json.loads(json.dumps(overview.layout(ctx), cls=PlotlyJSONEncoder))
+        return [c["props"]["id"].removeprefix("row-") for c in walk(tree)
+                if c.get("type") == "Tr" and str(c["props"].get("id", "")).startswith("row-")]
+
+    default = row_ids(ctx_for(snap, registry))
+    lait = row_ids(ctx_for(snap, registry, framework="lait_timeliness"))
+    fw = registry.framework("lait_timeliness").metrics
+    assert default == registry.framework().metrics
+    # grouped by topic, in the framework's order within each topic
+    topics = [t.id for t in registry.topics]
+    assert lait == sorted(fw, key=lambda m: topics.index(registry.metric(m).topic))
+    assert set(default) != set(lait)

@@ -136,3 +136,13 @@ def test_child_protection_topic_shows_categories_of_abuse_over_time(client, depe
     assert len(view.data) > 0
     text = all_text(by_id(page, "panel-cp_by_category"))
     assert "Neglect" in text and "Emotional abuse" in text
+
+
+def test_overview_topic_filter_offers_only_the_frameworks_topics(client, dependencies, raw_registry, raw_metrics):
+    page = render_page(client, dependencies, "/")
+    offered = [o["value"] for o in by_id(page, "topic-filter")["props"]["options"]]
+    topic_of = {m["id"]: m["topic"] for m in raw_metrics}
+    want = {topic_of[m] for m in raw_registry["frameworks"][0]["metrics"]}
+    assert set(offered) == want | {"all"}
+    assert "care_leavers" not in offered  # no care-leaver measure is on the default framework
+    assert "Care leavers" in all_text(page)  # but its topic page is in the navigation
