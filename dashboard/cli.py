@@ -70,16 +70,24 @@ def cmd_db_revision(args) -> int:
     return 0
 
 
-def _scorecard_rows(la: str, as_of: dt.date | None):
-    from .analysis.scorecard import build_scorecard
+def _scorecard_rows(la: str, as_of: dt.date | None, all_metrics: bool = False):
+    """The scorecard rows the screens show (with benchmarks), for the configured framework's metrics or every one."""
     from .data import get_manager
+    from .registry import UnknownFramework
+    from .state import ViewState
+    from .views import make_context, scorecard
 
     mgr = get_manager()
     snap = mgr.snapshot()
     area = snap.area(la)
     if area is None or area["level"] != "la":
         raise SystemExit(f"error: --la {la!r} is not an English local authority code (try `python -m dashboard areas`)")
-    return area, build_scorecard(snap.effective_registry(mgr.registry), snap.rows, area["code"], as_of), snap
+    try:
+        ctx = make_context(snap, mgr.registry, ViewState(la=area["code"], as_of=as_of, sn=mgr.settings.sn_model),
+                           mgr.settings.la_code, framework=mgr.settings.framework)
+    except UnknownFramework as exc:
+        raise SystemExit(f"error: DASHBOARD_FRAMEWORK: {exc.args[0]}") from None
+    return area, scorecard(ctx, all_metrics=all_metrics), snap
 
 
 FIELDS = ["metric_id", "title", "period", "value", "numerator", "denominator", "target", "rag"]
@@ -88,7 +96,7 @@ FIELDS = ["metric_id", "title", "period", "value", "numerator", "denominator", "
 def cmd_scorecard(args) -> int:
     from .formatting import number
 
-    area, rows, snap = _scorecard_rows(args.la, args.as_of)
+    area, rows, snap = _scorecard_rows(args.la or load_settings().la_code, args.as_of, args.all_metrics)
     records = [r.as_record() for r in rows]
     if args.format == "json":
         json.dump({"area": {"code": area["code"], "old_code": area["old_code"], "name": area["name"]},
@@ -104,13 +112,14 @@ def cmd_scorecard(args) -> int:
     else:
         print(f"{area['name']} ({area['old_code']}, {area['code']}) - data version {snap.version_id}"
               + (f" - as of {args.as_of.isoformat()}" if args.as_of else ""))
-        table = [["id", "title", "period", "value", "numerator", "denominator", "target", "RAG"]]
+        table = [["id", "title", "period", "value", "numerator", "denominator", "target", "RAG", "rank", "band"]]
         for r in rows:
             val = r.status_symbol if r.value is None and r.status_symbol else number(r.value, _dec(r.metric_id))
             table.append([r.metric_id, r.short_title, r.period_label or "-", val or "-",
                           number(r.numerator, 0) or "-", number(r.denominator, 0) or "-",
                           ("" if r.target is None else f"{r.target:g}") + ("*" if r.target_illustrative else "") or "-",
-                          r.rag.label])
+                          r.rag.label, f"{r.rank}/{r.rank_of}" if r.rank is not None else "-",
+                          r.quartile_band or "-"])
         widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
         for i, row in enumerate(table):
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
@@ -365,6 +374,8 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--as-of", type=_date, default=None, metavar="DATE",
                    help="use each metric's latest period ending on or before DATE (YYYY-MM-DD)")
     s.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    s.add_argument("--all-metrics", action="store_true",
+                   help="every metric in the registry, not only the partnership framework's (DASHBOARD_FRAMEWORK)")
     s.set_defaults(func=cmd_scorecard)
 
     a = sub.add_parser("areas", help="list the local authorities and their codes")

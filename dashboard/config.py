@@ -27,6 +27,8 @@ class Settings:
     la_code: str = "883"
     # Statistical-neighbour model: "2021" (DfE's April 2021 groupings) or "2025".
     sn_model: str = "2025"
+    # The partnership framework the overview scorecard shows (registry "frameworks:"); None: the first listed.
+    framework: str | None = None
     redis_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8050
@@ -66,6 +68,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         database_url=env.get("DATABASE_URL") or _default_database_url(instance_dir),
         la_code=(env.get("DASHBOARD_LA") or "883").strip(),
         sn_model=(env.get("DASHBOARD_SN_MODEL") or "2025").strip(),
+        framework=(env.get("DASHBOARD_FRAMEWORK") or "").strip() or None,
         redis_url=env.get("REDIS_URL") or None,
         host=env.get("HOST") or "127.0.0.1",
         port=int(env.get("PORT") or 8050),

@@ -252,3 +252,151 @@ def sparkline_alt(metric: Metric, spark: list[tuple[str, float | None]]) -> str:
         return "Not enough points for a trend"
     (p0, v0), (p1, v1) = pts[0], pts[-1]
     return f"Trend from {value_text(metric, v0)} in {p0} to {value_text(metric, v1)} in {p1}"
+
+
+DISTRIBUTION_STYLE = {
+    # group -> (colour, symbol, size): shape and size as well as colour tell the groups apart
+    "This authority": (PALETTE["la"], "diamond", 16),
+    "Statistical neighbours": (PALETTE["sn"], "triangle-up", 11),
+    "region": (PALETTE["region"], "square", 9),
+    "Other authorities": ("#B1B4B6", "circle", 7),
+}
+
+
+def distribution_figure(metric: Metric, points: pd.DataFrame, quartiles, title: str, height: int = 340) -> dict:
+    """A strip plot of every authority's figure: one row per group (all authorities, the region's,
+    the neighbours, this authority), names on hover, quartile edges as dotted lines.
+
+    ``points``: code, name, value, status, group, rank, band (dashboard.views.comparison_view).
+    """
+    layout = base_layout(title, "", height)
+    layout["hovermode"] = "closest"
+    layout["showlegend"] = False
+    layout["xaxis"] = {"title": {"text": _axis_title(metric)}, "gridcolor": "#E5E5E5", "zeroline": False,
+                       "automargin": True}
+    layout["yaxis"] = {"type": "category", "automargin": True}
+    layout["margin"]["l"] = 160
+    fmt = f".{metric.decimals}f"
+    suffix = "%" if metric.unit is Unit.PERCENT else ""
+    recs = [r for r in points.to_dict("records") if not is_missing(r["value"])]
+    groups = ["All authorities"] + [g for g in dict.fromkeys(r["group"] for r in recs) if g != "Other authorities"]
+    order = {"All authorities": 0, "Statistical neighbours": 2, "This authority": 3}
+    groups.sort(key=lambda g: order.get(g, 1))
+    traces = []
+    for g in groups:
+        members = recs if g == "All authorities" else [r for r in recs if r["group"] == g]
+        style_key = g if g in DISTRIBUTION_STYLE else ("Other authorities" if g == "All authorities" else "region")
+        colour, symbol, size = DISTRIBUTION_STYLE[style_key]
+        traces.append({
+            "type": "scatter", "mode": "markers", "name": g, "x": [r["value"] for r in members],
+            "y": [g] * len(members), "text": [hover_text(r["name"]) for r in members],
+            "customdata": [[f"rank {r['rank']}" if r.get("rank") else "not ranked",
+                            f"band {r['band']}" if r.get("band") else ""] for r in members],
+            "marker": {"color": colour, "symbol": symbol, "size": size, "opacity": 0.85,
+                       "line": {"color": "#FFFFFF", "width": 1}},
+            "hovertemplate": f"%{{text}}: %{{x:{fmt}}}{suffix}, %{{customdata[0]}} %{{customdata[1]}}<extra></extra>",
+        })
+    if quartiles is not None:
+        layout["shapes"] = [{"type": "line", "xref": "x", "x0": q, "x1": q, "yref": "paper", "y0": 0, "y1": 1,
+                             "line": {"color": "#505A5F", "width": 1, "dash": "dot"}}
+                            for q in (quartiles.q25, quartiles.q50, quartiles.q75)]
+        layout["annotations"] = [{"xref": "x", "x": q, "yref": "paper", "y": 1, "yanchor": "bottom",
+                                  "text": label, "showarrow": False, "font": {"size": 11, "color": "#0B0C0C"}}
+                                 for q, label in ((quartiles.q25, "25%"), (quartiles.q50, "median"),
+                                                  (quartiles.q75, "75%"))]
+    return {"data": traces, "layout": layout}
+
+
+def compare_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str, height: int = 380) -> dict:
+    """One line per authority (this one drawn heavier), from ``dashboard.views.compare_view``'s data."""
+    records = sorted(data.to_dict("records"), key=lambda r: r["period_end"])
+    periods = list(dict.fromkeys(r["period"] for r in records))
+    layout = base_layout(title, _axis_title(metric), height)
+    layout["hovermode"] = "closest"
+    layout["xaxis"]["categoryorder"] = "array"
+    layout["xaxis"]["categoryarray"] = periods
+    layout["legend"] = {"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"}
+    layout["margin"]["r"] = 200
+    fmt = f".{metric.decimals}f"
+    suffix = "%" if metric.unit is Unit.PERCENT else ""
+    by_series: dict[str, list[dict]] = {}
+    for r in records:
+        by_series.setdefault(r["series"], []).append(r)
+    symbols = ["circle", "square", "triangle-up", "diamond", "cross", "x", "star", "hexagon", "pentagon",
+               "triangle-down", "hourglass", "bowtie", "circle-open", "square-open", "diamond-open"]
+    traces = []
+    others = [n for n in by_series if n != la_name]
+    for i, name in enumerate(others + ([la_name] if la_name in by_series else [])):
+        recs = by_series[name]
+        own = name == la_name
+        colour = PALETTE["la"] if own else SERIES_COLOURS[1 + i % 5]
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": hover_text(name),
+                       "x": [r["period"] for r in recs], "y": [None if is_missing(r["value"]) else r["value"]
+                                                                for r in recs],
+                       "line": {"color": colour, "width": 4 if own else 1.5,
+                                "dash": "solid" if own else ["dot", "dash", "dashdot", "longdash"][i % 4]},
+                       "marker": {"size": 10 if own else 6, "color": colour,
+                                  "symbol": "diamond" if own else symbols[i % len(symbols)]},
+                       "hovertemplate": f"%{{y:{fmt}}}{suffix}<extra>{hover_text(name)}</extra>"})
+    return {"data": traces, "layout": layout}
+
+
+def small_multiples_figure(metric: Metric, data: pd.DataFrame, panels: list[str], title: str,
+                           columns: int = 3) -> dict:
+    """One small panel per category (same y scale), each with the same series in the same style:
+    the authority, England, the region and the neighbour median. ``data``: category, series, period,
+    period_end, value (dashboard.views.category_view)."""
+    rows_n = max(1, -(-len(panels) // columns))
+    height = 280 * rows_n + 120
+    layout = base_layout(title, "", height)
+    layout["hovermode"] = "closest"
+    layout["margin"]["b"] = 80
+    layout["legend"] = {"orientation": "h", "y": -0.08, "x": 0, "yanchor": "top"}
+    records = sorted(data.to_dict("records"), key=lambda r: r["period_end"])
+    periods = list(dict.fromkeys(r["period"] for r in records))
+    values = [r["value"] for r in records if not is_missing(r["value"])]
+    top = max(values) * 1.1 if values else 1
+    series_names = list(dict.fromkeys(r["series"] for r in records))
+    styles = {}
+    for i, name in enumerate(series_names):
+        colour = [PALETTE["la"], PALETTE["england"], PALETTE["region"], PALETTE["sn"]][i % 4] if i < 4 \
+            else SERIES_COLOURS[i % 6]
+        styles[name] = (colour, ["solid", "dot", "dash", "dashdot"][i % 4], 3 if i == 0 else 1.5)
+    fmt = f".{metric.decimals}f"
+    suffix = "%" if metric.unit is Unit.PERCENT else ""
+    gap_x, gap_y = 0.06, (0.22 if rows_n > 1 else 0.0)
+    # a short tick label: the year of a date label ("31 Mar 2013" -> "2013"), else the label itself
+    ticks = [p.split()[-1] if len(p.split()) == 3 else p for p in periods]
+    width = (1 - gap_x * (columns - 1)) / columns
+    cell_h = (1 - gap_y * (rows_n - 1)) / rows_n
+    traces, annotations = [], []
+    for k, panel in enumerate(panels):
+        row, col = divmod(k, columns)
+        suffix_ax = "" if k == 0 else str(k + 1)
+        x0 = col * (width + gap_x)
+        y1 = 1 - row * (cell_h + gap_y)
+        layout[f"xaxis{suffix_ax}"] = {"domain": [x0, x0 + width], "anchor": f"y{suffix_ax}", "type": "category",
+                                       "categoryorder": "array", "categoryarray": periods, "showgrid": False,
+                                       "tickmode": "array", "tickvals": periods, "ticktext": ticks,
+                                       "tickangle": -45, "tickfont": {"size": 10}, "linecolor": "#505A5F"}
+        layout[f"yaxis{suffix_ax}"] = {"domain": [y1 - cell_h, y1 - 0.04], "anchor": f"x{suffix_ax}",
+                                       "range": [0, top], "gridcolor": "#E5E5E5", "tickfont": {"size": 10}}
+        annotations.append({"text": f"<b>{hover_text(panel)}</b>", "xref": "paper", "yref": "paper", "x": x0,
+                            "y": y1, "xanchor": "left", "yanchor": "bottom", "showarrow": False,
+                            "font": {"size": 13}})
+        for name in series_names:
+            recs = [r for r in records if r["category"] == panel and r["series"] == name]
+            if not recs:
+                continue
+            colour, dash, w = styles[name]
+            traces.append({"type": "scatter", "mode": "lines+markers", "name": hover_text(name),
+                           "legendgroup": name, "showlegend": k == 0, "xaxis": f"x{suffix_ax}",
+                           "yaxis": f"y{suffix_ax}", "x": [r["period"] for r in recs],
+                           "y": [None if is_missing(r["value"]) else r["value"] for r in recs],
+                           "line": {"color": colour, "dash": dash, "width": w},
+                           "marker": {"size": 5 if w < 3 else 7, "color": colour},
+                           "hovertemplate": f"{hover_text(panel)}, %{{x}}: %{{y:{fmt}}}{suffix}"
+                                            f"<extra>{hover_text(name)}</extra>"})
+    layout["annotations"] = annotations
+    layout.pop("xaxis_title", None)
+    return {"data": traces, "layout": layout}

@@ -328,11 +328,29 @@ class Metric(_Strict):
         return general[0] if general else None
 
 
+class Framework(_Strict):
+    """A partnership's own performance framework: which metrics its scorecard shows, in which order,
+    and (optionally) its local targets, which replace the registry's targets for those metrics while
+    the framework is the active one (``DASHBOARD_FRAMEWORK``)."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    title: str
+    description: str = ""
+    metrics: list[str] = Field(min_length=1)
+    targets: dict[str, list[Target]] = Field(default_factory=dict)
+
+
+class UnknownFramework(KeyError):
+    """The configured framework is not one the registry names."""
+
+
 class Registry(_Strict):
     version: int
     topics: list[Topic]
     breakdowns: dict[str, Breakdown]
     metrics: list[Metric]
+    # Partnership frameworks; the first is the default. None listed: the scorecard shows every metric.
+    frameworks: list[Framework] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_check(self) -> "Registry":
@@ -376,9 +394,54 @@ class Registry(_Strict):
                 elif cell.value not in self.breakdowns[cell.breakdown].values:
                     problems.append(f"metric '{m.id}': headline_cell value '{cell.value}' is not a code of "
                                     f"'{cell.breakdown}'")
+        fw_seen: set[str] = set()
+        for fw in self.frameworks:
+            if fw.id in fw_seen:
+                problems.append(f"framework '{fw.id}': id is used twice")
+            fw_seen.add(fw.id)
+            listed: set[str] = set()
+            for mid in fw.metrics:
+                if mid not in ids:
+                    problems.append(f"framework '{fw.id}': metric '{mid}' is not a metric id")
+                if mid in listed:
+                    problems.append(f"framework '{fw.id}': metric '{mid}' is listed twice")
+                listed.add(mid)
+            for mid, targets in fw.targets.items():
+                if mid not in listed:
+                    problems.append(f"framework '{fw.id}': targets for '{mid}', which the framework does not list")
+                try:
+                    Metric._no_overlap(targets)
+                except ValueError as exc:
+                    problems.append(f"framework '{fw.id}': metric '{mid}': {exc}")
         if problems:
             raise ValueError("; ".join(problems))
         return self
+
+    # -- frameworks ------------------------------------------------------------------------
+    def framework(self, framework_id: str | None = None) -> Framework | None:
+        """The named framework, or the default (the first listed) for None; None when there are none.
+        An unknown name raises :class:`UnknownFramework`."""
+        if framework_id:
+            for fw in self.frameworks:
+                if fw.id == framework_id:
+                    return fw
+            raise UnknownFramework(f"framework {framework_id!r} is not one of "
+                                   f"{[f.id for f in self.frameworks] or 'the registry (it lists none)'}")
+        return self.frameworks[0] if self.frameworks else None
+
+    def framework_ids(self, framework_id: str | None = None) -> list[str]:
+        """The ids of the framework's metrics in its order (every metric when the registry has none)."""
+        fw = self.framework(framework_id)
+        return list(fw.metrics) if fw else self.ids
+
+    def with_framework(self, framework_id: str | None = None) -> "Registry":
+        """The registry with the framework's local targets in force (in place of the metrics' own)."""
+        fw = self.framework(framework_id)
+        if fw is None or not fw.targets:
+            return self
+        metrics = [m.model_copy(update={"targets": list(fw.targets[m.id])}) if m.id in fw.targets else m
+                   for m in self.metrics]
+        return self.model_copy(update={"metrics": metrics})
 
     # -- lookups -------------------------------------------------------------------------
     def metric(self, metric_id: str) -> Metric:

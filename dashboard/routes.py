@@ -12,7 +12,7 @@ from .registry import Registry
 
 @dataclass(frozen=True)
 class PageMatch:
-    page: str  # "overview", "about", "metric", "topic"
+    page: str  # "overview", "about", "metric", "topic", "compare", "search"
     params: dict = field(default_factory=dict)
 
 
@@ -22,6 +22,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/about", "about"),
     ("/metric/<metric>", "metric"),
     ("/topic/<topic>", "topic"),
+    ("/compare/<metric>", "compare"),  # one metric across authorities (?with=882,884)
+    ("/search", "search"),  # metric search results (?q=words)
 )
 
 

@@ -31,6 +31,10 @@ class ViewState:
     rag: tuple[str, ...] = ()
     agency: str | None = None
     breakdown: str | None = None
+    # /compare: the authorities compared with this one (DfE or GSS codes, as given; URL key "with")
+    compare_with: tuple[str, ...] = ()
+    # /search: the words searched for (URL key "q")
+    q: str | None = None
 
     def with_(self, **kw) -> "ViewState":
         """A copy with trusted values changed (values from code, not from the browser)."""
@@ -39,8 +43,15 @@ class ViewState:
     def with_controls(self, *, topics: tuple[str, ...] = (), **raw) -> "ViewState":
         """A copy with values the browser sent (a control's value), each checked by the same rule as the
         URL's: an unknown or malformed value is dropped, never passed on. Keys: ``topic``, ``rag`` (list),
-        ``cmp`` (list), ``sn``, ``as_of`` (ISO date or "latest"), ``cell`` ("agency|dimension|value")."""
+        ``cmp`` (list), ``sn``, ``as_of`` (ISO date or "latest"), ``cell`` ("agency|dimension|value"),
+        ``with`` (list of authority codes, or one comma-separated string), ``q`` (search words)."""
         changes: dict = {}
+        if "with" in raw:
+            value = raw["with"]
+            changes["compare_with"] = _codes(_strings(value) if isinstance(value, (list, tuple))
+                                             else _strings([value]))
+        if "q" in raw:
+            changes["q"] = _search(raw["q"])
         if "topic" in raw:
             changes["topic"] = _topic(raw["topic"], topics)
         if "rag" in raw:
@@ -78,11 +89,40 @@ class ViewState:
                 q.append(("agency", self.agency))
             if self.breakdown:
                 q.append(("breakdown", self.breakdown))
+            if self.compare_with:
+                q.append(("with", ",".join(self.compare_with)))
+            if self.q:
+                q.append(("q", self.q))
         return ("?" + urlencode(q)) if q else ""
 
     def shared_query(self) -> str:
         """The part of the state that follows the user from page to page (authority, comparators, date)."""
-        return self.with_(topic=None, rag=(), agency=None, breakdown=None).query()
+        return self.with_(topic=None, rag=(), agency=None, breakdown=None, compare_with=(), q=None).query()
+
+
+#: At most this many authorities besides the one the view is for (15 in all on /compare).
+MAX_COMPARE_WITH = 14
+_SEARCH = re.compile(r"^[\w \-'.,&()/%]{1,80}$")
+
+
+def _codes(values: list[str]) -> tuple[str, ...]:
+    """Authority codes from ``with``: each DfE (883) or GSS (E06000034) code, upper case, each once,
+    in the order given, at most :data:`MAX_COMPARE_WITH`; anything else is dropped."""
+    out: list[str] = []
+    for v in values:
+        for part in v.split(","):
+            code = _la(part.strip())
+            if code and code not in out:
+                out.append(code)
+    return tuple(out[:MAX_COMPARE_WITH])
+
+
+def _search(value) -> str | None:
+    """Search words: letters, digits, spaces and a little punctuation, at most 80 characters."""
+    if not isinstance(value, str):
+        return None
+    text = " ".join(value.split())
+    return text if text and _SEARCH.match(text) else None
 
 
 def _list(values: list[str], allowed: tuple[str, ...]) -> tuple[str, ...]:
@@ -136,4 +176,5 @@ def parse_query(search: str | None, topics: tuple[str, ...] = (), default_sn: st
     sn = one("sn") if one("sn") in SN_MODELS else (default_sn if default_sn in SN_MODELS else "2025")
     return ViewState(la=_la(one("la")), cmp=cmp, sn=sn, as_of=_date(one("as_of")), topic=_topic(one("topic"), topics),
                      rag=_list(qs.get("rag", []), RAG_VALUES), agency=_agency(one("agency")),
-                     breakdown=_breakdown(one("breakdown")))
+                     breakdown=_breakdown(one("breakdown")), compare_with=_codes(qs.get("with", [])),
+                     q=_search(qs["q"][0]) if qs.get("q") else None)

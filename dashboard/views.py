@@ -6,19 +6,21 @@ exactly what the chart beside it draws.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import pandas as pd
 
+from .analysis.benchmark import Placing, Quartiles, national_pool, place, quartile_band, ranks
+from .analysis.benchmark import quartiles as pool_quartiles
 from .analysis.scorecard import ScorecardRow, build_scorecard, scorecard_row
 from .analysis.series import ENGLAND, cell_series, headline_cell, neighbour_median
 from .data import Snapshot
 from .exports import frame_csv
 from .figures import chart_data, trend_figure
 from .formatting import value_text
-from .registry import Metric, Registry, Unit
-from .state import COMPARATOR_LABELS, ViewState
+from .registry import Metric, Polarity, Registry, Unit
+from .state import COMPARATOR_LABELS, MAX_COMPARE_WITH, ViewState
 
 
 class UnknownArea(LookupError):
@@ -54,6 +56,9 @@ class Context:
     neighbours: list[str]
     allowed_las: set[str] | None = None
     viewer: Viewer = field(default_factory=Viewer)
+    # the active partnership framework's metric ids, in its order (every metric when there is none)
+    framework_ids: tuple[str, ...] = ()
+    framework_title: str = ""
 
     @property
     def external(self) -> bool:
@@ -71,7 +76,7 @@ class Context:
         """Compute once per data version, view (authority, URL state) and viewer's registry."""
         st = self.state
         key = (name, self.la_code, st.cmp, st.sn, st.as_of, st.topic, st.rag, st.agency, st.breakdown,
-               tuple((m.id, repr(m.targets)) for m in self.registry.metrics)) + extra
+               st.compare_with, st.q, self.framework_ids, tuple((m.id, repr(m.targets)) for m in self.registry.metrics)) + extra
         return self.snap.memo(key, compute)
 
     def rows(self, metric_id: str, area_code: str | None = None) -> pd.DataFrame:
@@ -83,10 +88,17 @@ class Context:
 
 def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_la: str, *,
                  external: bool = False, allowed_las: set[str] | None = None,
-                 allowed_metrics: set[str] | None = None, viewer: Viewer | None = None) -> Context:
+                 allowed_metrics: set[str] | None = None, viewer: Viewer | None = None,
+                 framework: str | None = None) -> Context:
     """The context for one view. ``external`` swaps in the small-numbers-suppressed data;
     ``allowed_las`` (DfE or GSS codes) limits which authorities may be asked for, and
-    ``allowed_metrics`` which metrics exist at all for this viewer."""
+    ``allowed_metrics`` which metrics exist at all for this viewer. ``framework`` names the
+    partnership framework (registry ``frameworks:``; None: the default) whose metrics the overview
+    shows and whose local targets are in force; an unknown name raises ``UnknownFramework``."""
+    fw = registry.framework(framework)
+    registry = snap.memo(("framework-registry", id(registry), fw.id if fw else None),
+                         lambda: registry.with_framework(framework))
+    framework_ids = tuple(registry.framework_ids(framework))
     full = snap.effective_registry(registry)
     registry = full
     if allowed_metrics is not None:  # a filter on what this viewer sees, applied after suppression
@@ -101,13 +113,297 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
         snap = snap.external(full)
     return Context(snap=snap, registry=registry, state=state, la=area, region=snap.region_of(area["code"]),
                    neighbours=snap.neighbour_codes(area["code"], state.sn), allowed_las=allowed_las,
-                   viewer=viewer or Viewer())
+                   viewer=viewer or Viewer(), framework_ids=framework_ids,
+                   framework_title=fw.title if fw else "")
 
 
-def scorecard(ctx: Context) -> list[ScorecardRow]:
-    metrics = tuple(m.id for m in ctx.registry.metrics)
-    return ctx.snap.memo(("scorecard", ctx.la_code, ctx.state.as_of, metrics),
-                         lambda: build_scorecard(ctx.registry, ctx.snap.rows, ctx.la_code, ctx.state.as_of))
+def scorecard_metrics(ctx: Context, all_metrics: bool = False) -> list[Metric]:
+    """The framework's metrics in its order (those this viewer may see), or every metric in registry order."""
+    if all_metrics:
+        return list(ctx.registry.metrics)
+    return [m for m in (ctx.registry.get(i) for i in ctx.framework_ids) if m is not None]
+
+
+def scorecard(ctx: Context, all_metrics: bool = False) -> list[ScorecardRow]:
+    """The scorecard rows, each with its benchmark (national rank, quartile band, position against the
+    neighbour median and England): the framework's metrics, or with ``all_metrics`` every metric."""
+    metrics = scorecard_metrics(ctx, all_metrics)
+    ids = tuple(m.id for m in metrics)
+    targets = tuple(repr(m.targets) for m in metrics)
+
+    def build() -> list[ScorecardRow]:
+        reg = ctx.registry.model_copy(update={"metrics": metrics})
+        rows = build_scorecard(reg, ctx.snap.rows, ctx.la_code, ctx.state.as_of)
+        return [with_benchmark(ctx, ctx.registry.metric(r.metric_id), r) for r in rows]
+
+    return ctx.snap.memo(("scorecard", ctx.la_code, ctx.state.as_of, ctx.state.sn, ids, targets), build)
+
+
+# --------------------------------------------------------------------------- benchmarks
+
+ORDINAL = {1: "st", 2: "nd", 3: "rd"}
+
+
+def ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else ORDINAL.get(n % 10, 'th')}"
+
+
+def rankable(metric: Metric) -> str:
+    """Why a metric is not ranked ("" when it is): neutral metrics and local measures are not."""
+    if metric.polarity is Polarity.NEUTRAL:
+        return "Not ranked: neutral measure (neither higher nor lower is better)"
+    if metric.local:
+        return "Not ranked: local measure, not published for other authorities"
+    return ""
+
+
+def _la_codes(snap: Snapshot) -> frozenset[str]:
+    return snap.memo(("la-codes",), lambda: frozenset(snap.areas.loc[snap.areas["level"] == "la", "code"]))
+
+
+def period_rows(snap: Snapshot, metric_id: str, period_end: dt.date, cell: tuple[str, str, str]) -> pd.DataFrame:
+    """Every area's row of one metric, period and cell (computed once per data version)."""
+    def metric_rows() -> pd.DataFrame:
+        idx = snap.memo(("metric-index",), lambda: snap.frame.groupby("metric_id", sort=False).indices)
+        pos = idx.get(metric_id)
+        return snap.frame.iloc[pos] if pos is not None else snap.frame.iloc[0:0]
+
+    def compute() -> pd.DataFrame:
+        f = snap.memo(("metric-rows", metric_id), metric_rows)
+        agency, breakdown, bvalue = cell
+        m = ((f["period_end"] == period_end) & (f["agency"] == agency) & (f["breakdown"] == breakdown)
+             & (f["breakdown_value"] == bvalue))
+        return f[m].reset_index(drop=True)
+
+    return snap.memo(("period-rows", metric_id, period_end, cell), compute)
+
+
+def placing(ctx: Context, metric: Metric, period_end: dt.date, cell: tuple[str, str, str],
+            la_code: str | None = None) -> Placing:
+    """Rank, band and position of an authority for one metric, period and cell (memoised per data version)."""
+    code = la_code or ctx.la_code
+    neighbours = tuple(ctx.snap.neighbour_codes(code, ctx.state.sn)) if la_code else tuple(ctx.neighbours)
+    return ctx.snap.memo(
+        ("placing", metric.id, metric.polarity, period_end, cell, code, neighbours),
+        lambda: place(period_rows(ctx.snap, metric.id, period_end, cell), code, metric.polarity,
+                      _la_codes(ctx.snap), neighbours, ENGLAND))
+
+
+def with_benchmark(ctx: Context, metric: Metric, row: ScorecardRow) -> ScorecardRow:
+    """The scorecard row with its national rank, band and positions (or why it has none)."""
+    why = rankable(metric)
+    if row.period_end is None:
+        return replace(row, benchmark_note=why or "No data")
+    p = placing(ctx, metric, row.period_end, (row.agency, row.breakdown, row.breakdown_value))
+    b = p.benchmark
+    if not why and b.rank is None:
+        why = "Not ranked: no published figure for this authority in this period"
+    elif not why and b.pool_size < 2:
+        why = "Not ranked: no other authority has a figure for this period"
+    ranked = not why
+    return replace(row, rank=b.rank if ranked else None, rank_of=b.pool_size if ranked else None,
+                   quartile_band=b.band if ranked else None, neighbour_median=p.neighbour_median,
+                   vs_neighbours=p.vs_neighbours, vs_england=p.vs_england, benchmark_note=why)
+
+
+BAND_WORDS = {"A": "A (best quarter)", "B": "B (second quarter)", "C": "C (third quarter)",
+              "D": "D (worst quarter)"}
+
+
+def benchmark_summary(ctx: Context, metric: Metric, row: ScorecardRow) -> str:
+    """One sentence: rank, band and positions, in words."""
+    parts = []
+    if row.rank is not None:
+        parts.append(f"{ctx.la_name} ranks {ordinal(row.rank)} of {row.rank_of} authorities in England "
+                     f"(1 = best) in {row.period_label}, quartile band {BAND_WORDS.get(row.quartile_band or '', '—')}")
+    else:
+        parts.append(row.benchmark_note or "Not ranked")
+    if row.vs_neighbours:
+        parts.append(f"{row.vs_neighbours} than the statistical-neighbour median "
+                     f"({value_text(metric, row.neighbour_median)})" if row.vs_neighbours != "same"
+                     else f"the same as the statistical-neighbour median ({value_text(metric, row.neighbour_median)})")
+    if row.vs_england:
+        parts.append(f"{row.vs_england} than England ({value_text(metric, row.england_value)})"
+                     if row.vs_england != "same" else f"the same as England ({value_text(metric, row.england_value)})")
+    return "; ".join(parts) + "."
+
+
+@dataclass
+class ComparisonView:
+    """The "How <authority> compares" panel: every authority's figure for the row's period."""
+
+    metric: Metric
+    row: ScorecardRow
+    period_label: str
+    points: pd.DataFrame  # code, name, value, status, group ("This authority", region, neighbours, other), rank, band
+    quartiles: Quartiles | None
+    summary: str
+    region_name: str
+
+    @cached_property
+    def figure(self) -> dict:
+        from .figures import distribution_figure
+
+        return distribution_figure(self.metric, self.points, self.quartiles,
+                                   f"{self.metric.short_title}: every authority, {self.period_label}")
+
+
+GROUP_THIS, GROUP_NEIGHBOUR, GROUP_OTHER = "This authority", "Statistical neighbours", "Other authorities"
+
+
+def comparison_view(ctx: Context, metric: Metric) -> ComparisonView | None:
+    """Every authority's figure for the headline cell's latest period, with this authority, its
+    region's authorities and its neighbours marked; None when the authority has no figure."""
+    row = with_benchmark(ctx, metric, metric_view(ctx, metric).row)
+    if row.period_end is None:
+        return None
+    cell = (row.agency, row.breakdown, row.breakdown_value)
+
+    def compute() -> ComparisonView:
+        rows = period_rows(ctx.snap, metric.id, row.period_end, cell)
+        las = _la_codes(ctx.snap)
+        rows = rows[rows["area_code"].isin(las)]
+        region = ctx.region["code"] if ctx.region else None
+        region_name = ctx.region["name"] if ctx.region else "Region"
+        nbs = set(ctx.neighbours)
+        why = rankable(metric)
+        pool = national_pool(rows, las)
+        all_ranks = ranks(pool, metric.polarity) if not why else {}
+        q = pool_quartiles(pool)
+        recs = []
+        for r in rows.itertuples(index=False):
+            area = ctx.snap.area(r.area_code) or {}
+            group = (GROUP_THIS if r.area_code == ctx.la_code else GROUP_NEIGHBOUR if r.area_code in nbs
+                     else f"{region_name} authorities" if region and area.get("region_code") == region
+                     else GROUP_OTHER)
+            value = None if r.status or pd.isna(r.value) else float(r.value)
+            recs.append({"code": r.area_code, "name": area.get("name", r.area_code), "value": value,
+                         "status": r.status or "", "group": group, "rank": all_ranks.get(r.area_code),
+                         "band": quartile_band(pool.get(r.area_code), q, metric.polarity) if not why else None})
+        points = pd.DataFrame(recs, columns=["code", "name", "value", "status", "group", "rank", "band"])
+        return ComparisonView(metric=metric, row=row, period_label=row.period_label, points=points, quartiles=q,
+                              summary=benchmark_summary(ctx, metric, row), region_name=region_name)
+
+    return ctx.snap.memo(("comparison", metric.id, repr(metric.targets), ctx.la_code, ctx.state.sn,
+                          ctx.state.as_of, row.period_end, cell), compute)
+
+
+# --------------------------------------------------------------------------- compare authorities
+
+MAX_COMPARE = MAX_COMPARE_WITH + 1
+
+
+@dataclass
+class CompareView:
+    metric: Metric
+    codes: list[str]  # GSS codes compared, this authority first
+    names: dict[str, str]
+    left_out: list[str]  # asked for but not shown (unknown, not an authority, outside the viewer's access)
+    default_set: bool  # no "with" in the URL: this authority and its neighbours
+    data: pd.DataFrame  # long: series, code, period, period_end, value, status, numerator, denominator, source
+    cell: tuple[str, str, str]
+
+    @cached_property
+    def figure(self) -> dict:
+        from .figures import compare_figure
+
+        return compare_figure(self.metric, self.data, self.names[self.codes[0]],
+                              f"{self.metric.short_title}: {len(self.codes)} authorities")
+
+    @property
+    def latest(self) -> pd.DataFrame:
+        """Each authority's latest figure (the newest period any of them has)."""
+        d = self.data[self.data["value"].notna() | (self.data["status"] != "")]
+        if d.empty:
+            return d
+        return d[d["period_end"] == d["period_end"].max()]
+
+
+def compare_codes(ctx: Context) -> tuple[list[str], list[str], bool]:
+    """The authorities to compare (GSS codes, this one first, at most 15), the codes left out (unknown,
+    not an authority, or outside the viewer's access: checked here, on the server), and whether the
+    default set (this authority and its statistical neighbours) is used."""
+    asked = list(ctx.state.compare_with)
+    default = not asked
+    candidates = list(ctx.neighbours) if default else asked
+    codes, left_out = [ctx.la_code], []
+    for c in candidates:
+        area = ctx.snap.area(c)
+        if area is None or area["level"] != "la":
+            left_out.append(c)
+            continue
+        if ctx.allowed_las is not None and not ({area["code"], str(area["old_code"])} & ctx.allowed_las):
+            left_out.append(c)
+            continue
+        if area["code"] not in codes:
+            codes.append(area["code"])
+    return codes[:MAX_COMPARE], left_out, default
+
+
+def compare_view(ctx: Context, metric: Metric) -> CompareView:
+    codes, left_out, default = compare_codes(ctx)
+
+    def compute() -> CompareView:
+        own = ctx.rows(metric.id)
+        a, b, v, _ = headline_cell(metric, own) if not own.empty else ("", "", "", "")
+        cell = (a, b, v)
+        names, parts = {}, []
+        for code in codes:
+            area = ctx.snap.area(code)
+            names[code] = area["name"]
+            rows = ctx.rows(metric.id, code)
+            s = cell_series(rows, *cell) if not rows.empty else rows
+            for r in s.itertuples(index=False):
+                parts.append({"series": area["name"], "code": code, "old_code": area["old_code"],
+                              "period": r.period_label, "period_end": r.period_end,
+                              "value": None if r.status or pd.isna(r.value) else float(r.value),
+                              "status": r.status or "",
+                              "numerator": None if pd.isna(r.numerator) else r.numerator,
+                              "denominator": None if pd.isna(r.denominator) else r.denominator,
+                              "source": r.source_title, "illustrative": bool(r.illustrative)})
+        cols = ["series", "code", "old_code", "period", "period_end", "value", "status", "numerator",
+                "denominator", "source", "illustrative"]
+        data = pd.DataFrame(parts, columns=cols)
+        return CompareView(metric=metric, codes=codes, names=names, left_out=left_out, default_set=default,
+                           data=data, cell=cell)
+
+    return ctx.snap.memo(("compare", metric.id, tuple(codes), tuple(left_out), ctx.state.as_of), compute)
+
+
+COMPARE_CSV_COLUMNS = ["series", "old_code", "code", "period", "period_end", "value", "status", "numerator",
+                       "denominator", "source", "illustrative"]
+
+
+def compare_csv(ctx: Context, metric: Metric) -> str:
+    view = compare_view(ctx, metric)
+    df = view.data.rename(columns={"series": "area_name", "code": "area_code", "old_code": "area_old_code"})
+    cols = ["area_name", "area_old_code", "area_code"] + COMPARE_CSV_COLUMNS[3:]
+    prov = provenance(ctx) | {"metric": f"{metric.title} ({metric.id})"}
+    return to_csv(df, cols, prov)
+
+
+# --------------------------------------------------------------------------- search
+
+def search_metrics(registry: Registry, q: str | None, limit: int = 50) -> list[Metric]:
+    """Metrics whose id, title, short title or definition hold every word of ``q`` (case ignored):
+    an exact id first, then matches in the title, then in the definition only, each in registry order."""
+    words = [w for w in (q or "").lower().replace("_", " ").split() if w]
+    if not words:
+        return []
+    scored = []
+    for i, m in enumerate(registry.metrics):
+        title = f"{m.id.replace('_', ' ')} {m.title} {m.short_title}".lower()
+        text = f"{title} {m.definition}".lower()
+        if (q or "").strip().lower() == m.id:
+            rank = 0
+        elif all(w in title for w in words):
+            rank = 1
+        elif all(w in text for w in words):
+            rank = 2
+        else:
+            continue
+        scored.append((rank, i, m))
+    return [m for _, _, m in sorted(scored, key=lambda t: t[:2])][:limit]
 
 
 def as_at(snap: Snapshot) -> str:
@@ -253,7 +549,11 @@ def metric_csv(ctx: Context, metric: Metric) -> str:
 
 
 def scorecard_frame(rows: list[ScorecardRow]) -> pd.DataFrame:
-    return pd.DataFrame([r.as_record() for r in rows])
+    df = pd.DataFrame([r.as_record() for r in rows])
+    for col in ("rank", "rank_of"):  # whole numbers, blank when not ranked (never 67.0)
+        if col in df:
+            df[col] = pd.Series([r.as_record()[col] for r in rows], dtype=object, index=df.index)
+    return df
 
 
 def scorecard_csv(ctx: Context, rows: list[ScorecardRow]) -> str:
@@ -263,3 +563,78 @@ def scorecard_csv(ctx: Context, rows: list[ScorecardRow]) -> str:
 
 def reference_date(snap: Snapshot) -> dt.date | None:
     return snap.newest_period
+
+
+# --------------------------------------------------------------------------- categories over time
+
+@dataclass
+class CategoryView:
+    """A breakdown over time (CP plans by category of abuse, 2013-2022): one panel per category with the
+    authority's series and, for rates and percentages, England, the region and the neighbour median."""
+
+    metric: Metric
+    dimension: str
+    categories: list[tuple[str, str]]  # (code, label) in registry order
+    data: pd.DataFrame  # category, series, period, period_end, value, status
+    dimension_title: str = ""
+
+    @cached_property
+    def figure(self) -> dict:
+        from .figures import small_multiples_figure
+
+        return small_multiples_figure(self.metric, self.data, [label for _, label in self.categories],
+                                      f"{self.metric.short_title}, by {self.dimension_title.lower()}")
+
+
+def category_view(ctx: Context, metric: Metric, dimension: str) -> CategoryView | None:
+    """Every period of each category of ``dimension`` for this authority, with comparators where the
+    metric has them (not for counts); None when the authority has fewer than two periods of it."""
+    def compute() -> CategoryView | None:
+        rows = ctx.rows(metric.id)
+        b = rows[(rows["breakdown"] == dimension) & (rows["agency"] == "")] if not rows.empty else rows
+        if b.empty or b["period_end"].nunique() < 2:
+            return None
+        spec = ctx.registry.breakdowns[dimension]
+        cats = [(c, spec.values[c]) for c in spec.values if c in set(b["breakdown_value"])]
+        comparable = metric.unit is not Unit.COUNT
+        sources: list[tuple[str, str | None]] = [(ctx.la_name, ctx.la_code)]
+        if comparable:
+            sources.append(("England", ENGLAND))
+            if ctx.region:
+                sources.append((ctx.region["name"], ctx.region["code"]))
+        labels = dict(cats)
+
+        def part(area: str) -> pd.DataFrame:
+            r = ctx.rows(metric.id, area)
+            return r[(r["breakdown"] == dimension) & (r["agency"] == "") & r["breakdown_value"].isin(labels)] \
+                if not r.empty else r
+
+        recs = []
+        for name, area in sources:
+            for r in part(area).sort_values("period_end").itertuples(index=False):
+                recs.append({"category": labels[r.breakdown_value], "series": name, "period": r.period_label,
+                             "period_end": r.period_end,
+                             "value": None if r.status or pd.isna(r.value) else float(r.value),
+                             "status": r.status or ""})
+        if comparable and ctx.neighbours:
+            parts = [p for p in (part(n) for n in ctx.neighbours) if not p.empty]
+            if parts:
+                allp = pd.concat(parts)
+                allp = allp[(allp["status"].fillna("") == "")].dropna(subset=["value"])
+                g = allp.groupby(["breakdown_value", "period_end", "period_label"])["value"]
+                med = pd.DataFrame({"value": g.median(), "n": g.size()}).reset_index()
+                med = med[med["n"] * 2 >= len(ctx.neighbours)].sort_values("period_end")
+                from .analysis.rates import round_half_up
+
+                for r in med.itertuples(index=False):
+                    recs.append({"category": labels[r.breakdown_value], "series": "Statistical neighbours, median",
+                                 "period": r.period_label, "period_end": r.period_end,
+                                 "value": round_half_up(r.value, metric.decimals), "status": ""})
+        order = {label: i for i, (_, label) in enumerate(cats)}
+        recs.sort(key=lambda x: order[x["category"]])
+        data = pd.DataFrame(recs, columns=["category", "series", "period", "period_end", "value", "status"])
+        return CategoryView(metric=metric, dimension=dimension, categories=cats, data=data,
+                            dimension_title=spec.title)
+
+    return ctx.snap.memo(("category-view", metric.id, dimension, ctx.la_code, ctx.state.sn, ctx.state.as_of),
+                         compute)

@@ -43,6 +43,15 @@ class ScorecardRow:
     source_title: str
     local: bool
     spark: list[tuple[str, float | None]] = field(default_factory=list)
+    # Benchmarks (dashboard.views.with_benchmark): national rank (1 = best) of rank_of authorities,
+    # LAIT's quartile band A-D, and the position against the neighbour median and England.
+    rank: int | None = None
+    rank_of: int | None = None
+    quartile_band: str | None = None
+    neighbour_median: float | None = None
+    vs_neighbours: str | None = None  # better / worse / same (higher / lower / same when neutral)
+    vs_england: str | None = None
+    benchmark_note: str = ""  # why there is no rank ("" when there is one)
 
     def as_record(self) -> dict:
         """Flat, JSON-friendly fields for exports and the command line."""
@@ -65,6 +74,13 @@ class ScorecardRow:
             "change": self.change.delta,
             "change_direction": self.change.direction,
             "england": self.england_value,
+            "rank": self.rank,
+            "rank_of": self.rank_of,
+            "quartile_band": self.quartile_band,
+            "neighbour_median": self.neighbour_median,
+            "vs_neighbour_median": self.vs_neighbours,
+            "vs_england": self.vs_england,
+            "benchmark_note": self.benchmark_note or None,
             "illustrative": self.illustrative,
             "source": self.source_title,
         }

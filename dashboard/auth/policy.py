@@ -21,6 +21,7 @@ CALLBACK_ROLES: dict[str, frozenset[str]] = {
     "filter_scorecard": VIEWERS,  # scorecard filters
     "change_as_of": VIEWERS,  # scorecard "position as at" date
     "update_metric": VIEWERS,  # comparator toggles and cell selection on a metric page
+    "change_compare": VIEWERS,  # the authorities chosen on /compare (each checked against scope in views)
 }
 
 # Routes that anybody may reach, signed in or not, by the Flask endpoint that serves them (so a path

@@ -61,6 +61,22 @@ def view_banner(ctx: Context) -> html.P:
                    "outside the partnership."], className="view-banner staff", id="view-banner")
 
 
+def search_box(ctx: Context) -> html.Form:
+    """A metric search on every page: a plain GET form to /search (no callback), with the metric titles
+    offered as suggestions by the browser (a native datalist). Works with a keyboard and without scripts."""
+    hidden = [dcc.Input(type="hidden", name="la", value=ctx.state.la)] if ctx.state.la else []
+    suggestions = html.Datalist([html.Option(value=m.title) for m in ctx.registry.metrics], id="metric-titles")
+    return html.Form([
+        html.Label("Search metrics", htmlFor="metric-search", className="form-label me-2 mb-0"),
+        dcc.Input(id="metric-search", type="search", name="q", list="metric-titles", value=ctx.state.q or "",
+                  placeholder="title, id or definition words", autoComplete="off",
+                  className="form-control form-control-sm metric-search-input"),
+        suggestions, *hidden,
+        html.Button("Search", type="submit", className="btn btn-sm btn-outline-primary ms-1"),
+    ], method="get", action="/search", role="search", className="metric-search d-flex align-items-center",
+        **{"aria-label": "Search metrics"})
+
+
 def shell(ctx: Context | None, active: str, title: str, children: list, *, subtitle: str | None = None) -> html.Div:
     head = [html.H1(title, id="page-heading")]
     if ctx is not None:
@@ -73,6 +89,7 @@ def shell(ctx: Context | None, active: str, title: str, children: list, *, subti
         head.append(html.P(subtitle, className="subtitle"))
     top = [nav(ctx, active)]
     if ctx is not None:
+        top.append(search_box(ctx))
         top.append(authority_picker(ctx))
     bar = user_bar(ctx.viewer) if ctx is not None else None
     if bar is not None:

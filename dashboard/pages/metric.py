@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
+import pandas as pd
 from dash import dcc, html
 
 from ..figures import bar_figure
 from ..formatting import value_text
 from ..registry import POLARITY_WORDS, Metric, Unit
 from ..state import COMPARATOR_LABELS, COMPARATORS
-from ..views import Context, MetricView, cell_label, metric_view
-from ..components import chart_data_table, figure_card, illustrative_badge, rag_chip
+from ..views import BAND_WORDS, Context, MetricView, cell_label, comparison_view, metric_view, ordinal
+from ..components import chart_data_table, data_table, figure_card, illustrative_badge, rag_chip
 from .common import shell
 
 
@@ -86,6 +87,54 @@ def breakdown_card(ctx: Context, view: MetricView, graph_id: str = "breakdown-gr
                        illustrative=bool(b["illustrative"].any()), height=max(260, 40 * len(labels) + 100))
 
 
+def compares(ctx: Context, metric: Metric) -> html.Section:
+    """"How <authority> compares": rank, band and positions in words, every authority's figure as a
+    strip plot (this authority, its region's and its neighbours marked by shape and row, names on hover),
+    with the same figures as a table."""
+    share = ctx.state.shared_query()
+    link = html.P(dcc.Link(f"Compare {ctx.la_name} with chosen authorities over time",
+                           href=f"/compare/{metric.id}{share}", id="compare-link"))
+    head = html.H2(f"How {ctx.la_name} compares", id="compares-heading")
+    cv = comparison_view(ctx, metric)
+    if cv is None:
+        return html.Section([head, html.P(f"No figure for {ctx.la_name} to compare."), link],
+                            className="metric-compares", id="compares")
+    r = cv.row
+    facts = [html.Dt("National rank"),
+             html.Dd(f"{ordinal(r.rank)} of {r.rank_of} (1 = best)" if r.rank is not None else r.benchmark_note),
+             html.Dt("Quartile band"),
+             html.Dd(BAND_WORDS.get(r.quartile_band, r.quartile_band) if r.quartile_band else "None"),
+             html.Dt("Against the statistical-neighbour median"),
+             html.Dd(f"{r.vs_neighbours} ({value_text(metric, r.neighbour_median)})" if r.vs_neighbours
+                     else "No median (fewer than half the neighbours have a figure)"),
+             html.Dt("Against England"),
+             html.Dd(f"{r.vs_england} ({value_text(metric, r.england_value)})" if r.vs_england else "No England figure")]
+    pts = cv.points.assign(
+        shown=[value_text(metric, v, s) for v, s in zip(cv.points["value"], cv.points["status"])],
+        rank_text=["" if pd.isna(x) else str(int(x)) for x in cv.points["rank"]],
+        band_text=[b or "" for b in cv.points["band"]])
+    pts = pts.sort_values(["rank", "name"], na_position="last") if pts["rank"].notna().any() else pts.sort_values("name")
+    marked = pts[pts["group"] != "Other authorities"]
+    cols = [("name", "Authority"), ("group", "Group"), ("shown", "Value"), ("rank_text", "Rank"),
+            ("band_text", "Band")]
+    table = html.Div([
+        data_table(marked, f"{metric.short_title}, {cv.period_label}: {ctx.la_name}, its region and its neighbours",
+                   cols, row_header="name", id="compares-table"),
+        html.Details([html.Summary(f"Every authority ({len(pts)})"),
+                      data_table(pts, f"{metric.short_title}, {cv.period_label}: every authority", cols,
+                                 row_header="name")]),
+    ])
+    card = figure_card(graph_id="distribution-graph", figure=cv.figure,
+                       caption=(f"{metric.short_title} for every authority in England, {cv.period_label}. "
+                                f"{ctx.la_name} is the large diamond; its statistical neighbours are triangles; "
+                                f"other {cv.region_name} authorities are squares; dotted lines mark the quartiles. "
+                                "Hover over a point for the authority's name, or open the table."),
+                       table=table, download_href=None, illustrative=False, height=320)
+    return html.Section([head, html.P(cv.summary, id="compares-summary"),
+                         html.Dl(facts, className="definition-list compares-facts"), card, link],
+                        className="metric-compares", id="compares")
+
+
 def about(ctx: Context, metric: Metric, view: MetricView) -> html.Section:
     sources = list(dict.fromkeys(view.data["source"])) if not view.data.empty else []
     dl = [
@@ -134,5 +183,6 @@ def layout(ctx: Context, metric: Metric) -> html.Div:
         headline, warnings, controls(ctx, view),
         html.Div(trend_card(ctx, view), id="trend-container"),
         bcard,
+        compares(ctx, metric),
         about(ctx, metric, view),
     ], subtitle=metric.definition)

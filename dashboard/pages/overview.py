@@ -7,7 +7,7 @@ from ..analysis.rag import RagStatus
 from ..analysis.scorecard import ScorecardRow, filter_rows
 from ..figures import sparkline_alt, sparkline_svg
 from ..formatting import delta_text, value_text
-from ..views import Context, scorecard
+from ..views import BAND_WORDS, Context, scorecard
 from ..components import illustrative_badge, rag_chip
 from .common import shell
 
@@ -59,8 +59,27 @@ def _row(ctx: Context, r: ScorecardRow) -> html.Tr:
         html.Td(target, className="num"),
         html.Td(rag_cell),
         html.Td(change),
+        html.Td(benchmark_cell(metric, r)),
         html.Td(spark),
     ], id=f"row-{r.metric_id}", className=f"rag-row-{r.rag.status.value}")
+
+
+VS_WORDS = {"better": "better", "worse": "worse", "same": "same", "higher": "higher", "lower": "lower"}
+
+
+def benchmark_cell(metric, r: ScorecardRow) -> list:
+    """Rank of N, the band as a letter with its meaning, and the position against the neighbour median:
+    words and letters, never colour alone."""
+    if r.rank is None:
+        short = r.benchmark_note.split(":")[0] if r.benchmark_note else "Not ranked"
+        return [html.Span(short, title=r.benchmark_note or None, className="small text-muted")]
+    out = [html.Span(f"{r.rank} of {r.rank_of}", className="rank"), html.Br(),
+           html.Span(f"Band {r.quartile_band}", className=f"band band-{(r.quartile_band or '').lower()}",
+                     title=BAND_WORDS.get(r.quartile_band or "", ""))]
+    if r.vs_neighbours:
+        out += [html.Br(), html.Span(f"{VS_WORDS[r.vs_neighbours]} than neighbours"
+                                     if r.vs_neighbours != "same" else "same as neighbours", className="small")]
+    return out
 
 
 def scorecard_tables(ctx: Context, rows: list[ScorecardRow]) -> list:
@@ -77,7 +96,8 @@ def scorecard_tables(ctx: Context, rows: list[ScorecardRow]) -> list:
             html.Div(html.Table([
                 html.Caption(f"{topic.title}: latest value, target and status for each metric"),
                 html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                                    ("Metric", "Latest", "Period", "Target", "Status", "Change", "Trend")])),
+                                    ("Metric", "Latest", "Period", "Target", "Status", "Change",
+                                     "National rank and band", "Trend")])),
                 html.Tbody([_row(ctx, r) for r in trows]),
             ], className="table scorecard"), className="table-responsive", tabIndex=0,
                 **{"role": "region", "aria-label": f"{topic.title} scorecard"}),
@@ -96,8 +116,10 @@ def scorecard_body(ctx: Context) -> list:
 
 
 def layout(ctx: Context) -> html.Div:
+    shown_topics = {r.topic for r in scorecard(ctx)}  # the framework's topics (the filter offers no empty one)
     topic_opts = [{"label": "All topics", "value": "all"}] + [{"label": t.title, "value": t.id}
-                                                               for t in ctx.registry.topics]
+                                                               for t in ctx.registry.topics
+                                                               if t.id in shown_topics or t.id == ctx.state.topic]
     filters = html.Form([
         html.Div([
             html.Label("Topic", htmlFor="topic-filter", className="form-label"),
@@ -124,8 +146,14 @@ def layout(ctx: Context) -> html.Div:
                      "England instead) ", rag_chip(_legend(RagStatus.NO_TARGET), with_rule=False), " ",
                      rag_chip(_legend(RagStatus.NO_DATA), with_rule=False),
                      ". Open a status to read the rule behind it."], className="rag-legend")
+    framework = html.P([html.Strong(ctx.framework_title + ": ") if ctx.framework_title else "",
+                        f"{len(ctx.framework_ids)} measures. Every other measure is on its topic page and in the "
+                        "metric search."], className="framework-line", id="framework-line")
+    bands = html.P("National rank: 1 is the best authority in England; band A is the best quarter of authorities, "
+                   "D the worst (DfE LAIT's rule). Neutral and local measures are not ranked.",
+                   className="small band-legend")
     return shell(ctx, "/", "Performance scorecard", [
-        legend, filters, download,
+        framework, legend, bands, filters, download,
         html.Div(scorecard_body(ctx), id="scorecard-body",
                  **{"aria-live": "polite"}),
     ])

@@ -6,7 +6,7 @@ from dash import dcc, html
 from ..figures import grouped_bar_figure
 from ..formatting import value_text
 from ..registry import Metric
-from ..views import Context, MetricView, metric_view
+from ..views import Context, MetricView, category_view, metric_view
 from ..components import chart_data_table, data_table, figure_card, rag_chip
 from .common import shell
 from .metric import breakdown_card, download_href
@@ -58,6 +58,36 @@ def _agency_levels(ctx: Context, view: MetricView) -> html.Figure | None:
                        illustrative=bool(b["illustrative"].any()))
 
 
+#: breakdowns drawn over time on the topic page (one small panel per category), not only their latest period
+OVER_TIME = ("category_of_abuse",)
+
+
+def _over_time(ctx: Context, metric: Metric, dimension: str) -> html.Figure | None:
+    """Each category's series (CP plans by category of abuse, 2013-2022) with England, the region and
+    the neighbour median where the metric has comparators, as small multiples with a table."""
+    view = category_view(ctx, metric, dimension)
+    if view is None:
+        return None
+    import pandas as pd
+
+    d = view.data.assign(shown=[value_text(metric, v, st) for v, st in zip(view.data["value"], view.data["status"])])
+    periods = list(dict.fromkeys(d.sort_values("period_end")["period"]))
+    rows = []
+    for (cat, series), g in d.groupby(["category", "series"], sort=False):
+        vals = dict(zip(g["period"], g["shown"]))
+        rows.append({"category": cat, "series": series, **{p: vals.get(p, "") for p in periods}})
+    wide = pd.DataFrame(rows, columns=["category", "series"] + periods)
+    first, last = (periods[0], periods[-1]) if periods else ("", "")
+    series = list(dict.fromkeys(d["series"]))
+    table = data_table(wide, f"{metric.short_title} by {view.dimension_title.lower()}, {first} to {last}",
+                       [("category", "Category"), ("series", "Series")] + [(p, p) for p in periods],
+                       row_header="category")
+    caption = (f"{metric.title}, by {view.dimension_title.lower()}, {first} to {last}: one panel per category, "
+               f"each with {', '.join(series)}. Suppressed values (c) are gaps in the lines and shown in the table.")
+    return figure_card(graph_id=f"graph-{metric.id}-over-time", figure=view.figure, caption=caption, table=table,
+                       download_href=None, illustrative=False, height=view.figure["layout"]["height"])
+
+
 def panel(ctx: Context, metric: Metric) -> tuple[html.Section, int]:
     view = metric_view(ctx, metric)
     r = view.row
@@ -73,8 +103,13 @@ def panel(ctx: Context, metric: Metric) -> tuple[html.Section, int]:
     if series_points >= 2:
         cards.append(_trend(ctx, view))
         n += 1
+    over_time = next((c for c in (_over_time(ctx, metric, d) for d in OVER_TIME if d in metric.breakdowns)
+                      if c is not None), None)
     agencies = _agency_levels(ctx, view)
-    if agencies is not None:
+    if over_time is not None:
+        cards.append(over_time)
+        n += 1
+    elif agencies is not None:
         cards.append(agencies)
         n += 1
     elif not view.breakdown_latest.empty:

@@ -15,12 +15,14 @@ from ..auth.service import audit as auth_audit
 from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
 from ..exports import safe_filename
-from ..pages import about, metric as metric_page, overview, topic as topic_page
+from ..pages import about, compare as compare_page, metric as metric_page, overview, search as search_page
+from ..pages import topic as topic_page
 from ..pages.common import shell
 from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
 from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
-from ..views import OutOfScope, UnknownArea, Viewer, make_context, metric_csv, scorecard, scorecard_csv
+from ..views import (OutOfScope, UnknownArea, Viewer, compare_csv, make_context, metric_csv, scorecard,
+                     scorecard_csv)
 from . import security
 from .uploads import install_uploads
 from ..analysis.scorecard import filter_rows
@@ -75,7 +77,8 @@ def context_for(mgr: DataManager, state: ViewState):
     return make_context(mgr.snapshot(), mgr.registry, state, mgr.settings.la_code,
                         external=who.role in EXTERNAL_ROLES or not who.signed_in,
                         allowed_las=allowed_authorities(who.role, who.scope),
-                        allowed_metrics=allowed_metrics(who.role, who.scope), viewer=who)
+                        allowed_metrics=allowed_metrics(who.role, who.scope), viewer=who,
+                        framework=mgr.settings.framework)
 
 
 def _checked_context(mgr: DataManager, state: ViewState):
@@ -111,6 +114,10 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
         return about.layout(ctx)
     if found.page == "metric":
         return metric_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
+    if found.page == "compare":
+        return compare_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
+    if found.page == "search":
+        return search_page.layout(ctx)
     return topic_page.layout(ctx, found.params["topic"])
 
 
@@ -130,6 +137,7 @@ class DashboardApp(Dash):
 def create_app(settings: Settings | None = None) -> Dash:
     settings = settings or load_settings()
     mgr = DataManager(settings)
+    mgr.registry.framework(settings.framework)  # an unknown DASHBOARD_FRAMEWORK stops the start, by name
     app = DashboardApp(
         __name__,
         title="Safeguarding performance",
@@ -176,7 +184,8 @@ def warm_up(server) -> None:
         snap = mgr.snapshot()
         state = _state(mgr, "")
         for external in (False, True):
-            scorecard(make_context(snap, mgr.registry, state, mgr.settings.la_code, external=external))
+            scorecard(make_context(snap, mgr.registry, state, mgr.settings.la_code, external=external,
+                                   framework=mgr.settings.framework))
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
         log.warning("warm-up skipped: %s", exc)
 
@@ -248,6 +257,23 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
             state.query()
 
 
+    @app.callback(Output("compare-body", "children"), Output("url", "search", allow_duplicate=True),
+                  Input("compare-with", "value"), State("url", "pathname"), State("url", "search"),
+                  prevent_initial_call=True)
+    def change_compare(chosen, pathname, search):
+        """The chosen authorities -> the URL's ``with`` (validated by the URL's rule) and the redrawn body;
+        authorities outside the viewer's access are left out by views.compare_view."""
+        before = _state(mgr, search)
+        state = before.with_controls(**{"with": chosen if isinstance(chosen, list) else []})
+        if state.compare_with == before.compare_with:
+            raise PreventUpdate
+        ctx = _checked_context(mgr, state)
+        found = match_page(pathname, ctx.registry)
+        if found is None or found.page != "compare":
+            return no_update, no_update
+        return compare_page.body(ctx, ctx.registry.metric(found.params["metric"])), state.query()
+
+
 def register_routes(app: Dash, mgr: DataManager) -> None:
     server = app.server
 
@@ -304,6 +330,19 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
             return Response("Unknown metric", status=404, mimetype="text/plain")
         _audit_download(ctx)
         return _csv(metric_csv(ctx, m), f"{m.id}_{ctx.la['old_code'] or ctx.la_code}.csv")
+
+    @server.get("/download/compare/<metric_id>.csv")
+    def download_compare(metric_id: str):
+        """One metric across the chosen authorities; those outside the viewer's access are left out
+        (views.compare_codes checks each against the link's scope)."""
+        ctx = _download_context()
+        if isinstance(ctx, Response):
+            return ctx
+        m = ctx.registry.get(metric_id)
+        if m is None:
+            return Response("Unknown metric", status=404, mimetype="text/plain")
+        _audit_download(ctx)
+        return _csv(compare_csv(ctx, m), f"compare_{m.id}_{ctx.la['old_code'] or ctx.la_code}.csv")
 
     @server.get("/download/scorecard.csv")
     def download_scorecard():

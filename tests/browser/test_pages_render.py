@@ -85,6 +85,11 @@ PAGES = (
         pytest.param("/?la=202", "Performance scorecard", "202", id="overview-la-202"),
         pytest.param("/metric/cp_rate_31mar?la=908&cmp=england,region,sn", METRIC_TITLES["cp_rate_31mar"], "908",
                      id="metric-la-908-all-comparators"),
+        pytest.param("/compare/cp_rate_31mar", f"Compare authorities: {METRIC_TITLES['cp_rate_31mar']}", None,
+                     id="compare-default"),
+        pytest.param("/compare/icpc_15_days_pct?la=202&with=201,203", "Compare authorities: "
+                     + METRIC_TITLES["icpc_15_days_pct"], "202", id="compare-la-202-chosen"),
+        pytest.param("/search?q=neglect", "Search metrics", None, id="search"),
     ]
 )
 
@@ -105,6 +110,8 @@ def test_page_renders(dash_duo, product_app, built_db, path, heading, authority)
     graphs = wait_for_charts(duo)
     if path.startswith("/metric/"):
         assert "metric-graph" in [g["id"] for g in graphs]
+    if path.startswith("/compare/"):
+        assert "compare-graph" in [g["id"] for g in graphs]
     if path.startswith("/topic/"):
         assert graphs, "a topic page draws at least one chart"
 

@@ -205,12 +205,14 @@ def test_unknown_component_suites_are_404(app, engine):
 PATHS = st.one_of(
     st.sampled_from(["/", "/metric/cp_rate_31mar", "/topic/workforce", "/download/scorecard.csv",
                      "/download/metric/cp_rate_31mar.csv", "/login", "/healthz", "/admin", "/upload", "/share/x",
-                     "/_dash-layout", "/_dash-component-suites/dash/x.js", "/versions/1/file", "/account/password"]),
+                     "/_dash-layout", "/_dash-component-suites/dash/x.js", "/versions/1/file", "/account/password",
+                     "/compare/cp_rate_31mar", "/download/compare/cp_rate_31mar.csv", "/search"]),
     # "//x" would be read by the test client as a host name, not sent as a path
     # (and a "?" or "#" would be split off by it, beside the query string given on its own)
     st.text(st.characters(codec="utf-8", blacklist_characters="?#"), max_size=40).map(lambda t: "/" + t.lstrip("/")),
 )
-QUERIES = st.dictionaries(st.sampled_from(["la", "cmp", "sn", "as_of", "topic", "rag", "agency", "breakdown", "next"]),
+QUERIES = st.dictionaries(st.sampled_from(["la", "cmp", "sn", "as_of", "topic", "rag", "agency", "breakdown", "next",
+                                           "with", "q"]),
                           st.text(st.characters(codec="utf-8"), max_size=30), max_size=4)
 HEADERS = st.dictionaries(st.sampled_from(["Accept", "X-Forwarded-For", "Origin", "Referer", "Cookie", "Range",
                                            "If-None-Match", "Content-Type", "Accept-Encoding"]),

@@ -268,6 +268,8 @@ def _output_of(app, fn_name: str) -> str:
 WORKING = {"url.pathname": "/metric/cp_rate_31mar", "url.search": "?la=883", "la-select.value": "E09000007",
            "topic-filter.value": "child_protection", "rag-filter.value": ["red"], "cmp-toggle.value": ["england"],
            "sn-model.value": "2021", "cell-select.value": "||", "as-of.value": "2020-03-31"}
+# Per callback, where WORKING's values would do no work for it (the compare chooser acts only on /compare).
+WORKING_FOR = {"change_compare": {"url.pathname": "/compare/cp_rate_31mar", "compare-with.value": ["E06000033"]}}
 # Callbacks that answer 500 to a wrong JSON type today (each is a hole: see the reason).
 WRONG_TYPE_500: set[str] = set()
 
@@ -282,7 +284,7 @@ def test_callback_wrong_types_never_500(app, clients, deps, fn_name):
     output = _output_of(app, fn_name)
     cb = next(c for c in deps if c["output"] == output)
     client = clients["viewer"]
-    good = WORKING
+    good = {**WORKING, **WORKING_FOR.get(fn_name, {})}
     assert post_callback(client, body_for(cb, good)).status_code == 200, "the starting values must do real work"
     failures = []
     for item in cb["inputs"] + cb["state"]:

@@ -37,6 +37,7 @@ def cli_env(built_db, monkeypatch):
     monkeypatch.delenv("DASHBOARD_DATA_DIR", raising=False)
     monkeypatch.delenv("DASHBOARD_LA", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("DASHBOARD_FRAMEWORK", raising=False)
     monkeypatch.setattr(dashboard.data, "_manager", None)
     return built_db
 
@@ -85,7 +86,7 @@ def _json_scorecard(capsys, *args):
 def test_scorecard_json_matches_build_scorecard(cli_env, capsys, snap, registry):
     from dashboard.analysis.scorecard import build_scorecard
 
-    out = _json_scorecard(capsys, "--la", "883")
+    out = _json_scorecard(capsys, "--la", "883", "--all-metrics")
     assert out["area"] == {"code": THURROCK, "old_code": "883", "name": "Thurrock"}
     assert out["as_of"] is None
     assert out["data_version"] == snap.version_id
@@ -116,8 +117,10 @@ def test_scorecard_default_la_from_the_environment(cli_env, capsys, monkeypatch)
 def test_scorecard_csv(cli_env, capsys, registry):
     assert cli.main(["scorecard", "--la", "883", "--format", "csv"]) == 0
     rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
-    assert [r["metric_id"] for r in rows] == registry.ids
-    for key in ("metric_id", "title", "period", "value", "target", "rag"):
+    # the default framework's metrics, in its order
+    assert [r["metric_id"] for r in rows] == registry.framework_ids()
+    for key in ("metric_id", "title", "period", "value", "target", "rag", "rank", "rank_of", "quartile_band",
+                "vs_neighbour_median", "vs_england"):
         assert key in rows[0]
     by_id = {r["metric_id"]: r for r in rows}
     assert by_id["cp_rate_31mar"]["rag"] == "Not rated"
@@ -135,7 +138,7 @@ def test_scorecard_as_of(cli_env, capsys, dfe):
 
 
 def test_scorecard_table(cli_env, capsys, registry):
-    assert cli.main(["scorecard", "--la", "883"]) == 0
+    assert cli.main(["scorecard", "--la", "883", "--all-metrics"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0].startswith("Thurrock (883, E06000034)")
@@ -143,6 +146,40 @@ def test_scorecard_table(cli_env, capsys, registry):
     for metric_id in registry.ids:
         assert any(line.startswith(metric_id + " ") for line in lines), metric_id
     assert "illustrative target" in out  # a footnote explains the asterisk
+
+
+def test_scorecard_json_carries_rank_and_band(cli_env, capsys, snap, registry):
+    from dashboard import views
+    from dashboard.state import ViewState
+
+    out = {m["metric_id"]: m for m in _json_scorecard(capsys, "--la", "883", "--all-metrics")["metrics"]}
+    ctx = views.make_context(snap, registry, ViewState(la="883"), "883")
+    want = {r.metric_id: r for r in views.scorecard(ctx, all_metrics=True)}
+    ranked = [m for m in out.values() if m["rank"] is not None]
+    assert len(ranked) >= 10
+    for m in ranked:
+        r = want[m["metric_id"]]
+        assert (m["rank"], m["rank_of"], m["quartile_band"]) == (r.rank, r.rank_of, r.quartile_band)
+        assert m["quartile_band"] in ("A", "B", "C", "D")
+        assert 1 <= m["rank"] <= m["rank_of"]
+    assert out["cp_rate_31mar"]["rank"] is None and "neutral" in out["cp_rate_31mar"]["benchmark_note"]
+
+
+def test_scorecard_framework_from_the_environment(cli_env, capsys, monkeypatch, registry):
+    monkeypatch.setenv("DASHBOARD_FRAMEWORK", "lait_timeliness")
+    out = _json_scorecard(capsys, "--la", "883")
+    assert [m["metric_id"] for m in out["metrics"]] == registry.framework("lait_timeliness").metrics
+    # the framework's local target is in force while it is active
+    icpc = {m["metric_id"]: m for m in out["metrics"]}["icpc_15_days_pct"]
+    assert icpc["target"] == registry.framework("lait_timeliness").targets["icpc_15_days_pct"][0].value
+    assert len(_json_scorecard(capsys, "--la", "883", "--all-metrics")["metrics"]) == len(registry.ids)
+    import dashboard.data
+
+    monkeypatch.setenv("DASHBOARD_FRAMEWORK", "no_such_framework")
+    monkeypatch.setattr(dashboard.data, "_manager", None)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["scorecard", "--la", "883", "--format", "json"])
+    assert "no_such_framework" in str(exc.value.code)
 
 
 @pytest.mark.parametrize("la", ["999", "E12000006", "nonsense"])

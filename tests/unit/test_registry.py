@@ -740,3 +740,69 @@ def test_imported_targets_replace_only_overlapping_targets_of_their_agency():
     got = {(t.value, t.start, t.end) for t in eff.metric("sw_agency_rate").targets}
     assert got == {(18.0, dt.date(2021, 9, 30), None), (20.0, None, dt.date(2020, 9, 29))}
     assert eff.metric("cp_plans_31mar") == registry.metric("cp_plans_31mar")
+
+
+# --------------------------------------------------------------------------- partnership frameworks
+
+ORIGINAL_30 = ("cp_plans_31mar cp_rate_31mar cp_by_category cp_by_age cp_by_gender cp_started cp_started_rate "
+               "cp_subsequent_pct cin_31mar cin_rate_31mar cin_cases_local referrals referral_rate rereferral_pct "
+               "lac_31mar lac_rate_31mar lac_out_of_borough_local lac_placed_20_miles lac_new_placements_20_miles "
+               "uasc_31mar sw_agency_rate sw_vacancy_rate sw_turnover_rate sw_caseload sw_absence_rate "
+               "sw_agency_rate_local sw_turnover_local sickness_days_local training_compliance "
+               "supervision_compliance").split()
+
+
+def test_the_default_framework_is_the_original_thirty_in_topic_order(registry):
+    fw = registry.framework()
+    assert fw.id == "partnership" and fw.metrics == ORIGINAL_30
+    assert registry.framework_ids() == ORIGINAL_30
+    topics = [t.id for t in registry.topics]
+    order = [topics.index(registry.metric(m).topic) for m in fw.metrics]
+    assert order == sorted(order)
+    assert len(registry.metrics) > len(ORIGINAL_30)
+
+
+def test_a_framework_is_chosen_by_name_and_an_unknown_name_fails(registry):
+    from dashboard.registry import UnknownFramework
+
+    assert registry.framework("lait_timeliness").metrics[0] == "icpc_15_days_pct"
+    with pytest.raises(UnknownFramework, match="nope"):
+        registry.framework("nope")
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda fw: fw["metrics"].append("no_such_metric"), "metric 'no_such_metric' is not a metric id"),
+    (lambda fw: fw["metrics"].append(fw["metrics"][0]), "is listed twice"),
+    (lambda fw: fw.update(targets={"s47_rate": [{"value": 1, "source": "x"}]}), "which the framework does not list"),
+    (lambda fw: fw.update(extra_field=1), "extra_field"),
+    (lambda fw: fw.update(metrics=[]), "metrics"),
+])
+def test_an_invalid_framework_is_refused_by_name(raw, change, message):
+    doc = copy.deepcopy(raw)
+    change(doc["frameworks"][0])
+    with pytest.raises(RegistryError, match=re.escape(message)):
+        _parse(doc)
+
+
+def test_overlapping_framework_targets_are_refused(raw):
+    doc = copy.deepcopy(raw)
+    doc["frameworks"][0]["targets"] = {"rereferral_pct": [{"value": 20, "source": "a"}, {"value": 21, "source": "b"}]}
+    with pytest.raises(RegistryError, match="targets overlap"):
+        _parse(doc)
+
+
+def test_a_frameworks_local_targets_replace_the_metrics_own_while_it_is_active(raw):
+    doc = copy.deepcopy(raw)
+    doc["frameworks"][0]["targets"] = {"rereferral_pct": [{"value": 17.5, "source": "Partnership plan 2026"}]}
+    reg = _parse(doc)
+    active = reg.with_framework()
+    assert [t.value for t in active.metric("rereferral_pct").targets] == [17.5]
+    assert reg.with_framework("lait_timeliness").metric("rereferral_pct").targets == reg.metric("rereferral_pct").targets
+    assert active.metric("referrals") is reg.metric("referrals")
+
+
+def test_a_registry_without_frameworks_shows_every_metric(raw):
+    doc = copy.deepcopy(raw)
+    del doc["frameworks"]
+    reg = _parse(doc)
+    assert reg.framework() is None and reg.framework_ids() == reg.ids

@@ -167,3 +167,34 @@ def test_breakdown_cells_accepted(breakdown):
 def test_blank_values_are_absent():
     s = parse_query("?la=&agency=&breakdown=&topic=&as_of=&sn=", TOPICS)
     assert s == ViewState()
+
+
+# --------------------------------------------------------------------------- compare set and search words
+
+
+def test_with_is_parsed_checked_and_capped():
+    from dashboard.state import MAX_COMPARE_WITH
+
+    st = parse_query("?with=882,e06000019,882,abc,12345,<script>&with=884")
+    assert st.compare_with == ("882", "E06000019", "884")
+    many = ",".join(str(800 + i) for i in range(30))
+    assert len(parse_query(f"?with={many}").compare_with) == MAX_COMPARE_WITH
+    assert "with=882%2CE06000019%2C884" in st.query()
+    assert "with" not in st.shared_query()
+
+
+def test_with_controls_checks_the_chosen_authorities():
+    st = parse_query("")
+    assert st.with_controls(**{"with": ["882", "E06000019", {"x": 1}, "DROP TABLE"]}).compare_with == ("882", "E06000019")
+    assert st.with_controls(**{"with": "882,884"}).compare_with == ("882", "884")
+    assert st.with_controls(**{"with": None}).compare_with == ()
+
+
+def test_search_words_are_checked():
+    assert parse_query("?q=plans+two+years").q == "plans two years"
+    assert parse_query("?q=%3Cscript%3E").q is None
+    assert parse_query("?q=" + "a" * 81).q is None
+    st = parse_query("")
+    assert st.with_controls(q="  neglect   rate ").q == "neglect rate"
+    assert st.with_controls(q=["x"]).q is None
+    assert "q=" not in parse_query("?q=neglect").shared_query()

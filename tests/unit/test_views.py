@@ -234,10 +234,15 @@ def test_scorecard_view_is_build_scorecard(snap, registry):
     from dashboard.analysis.scorecard import build_scorecard
 
     ctx = ctx_for(snap, registry, "?as_of=2017-06-30")
-    got = [(r.metric_id, r.period_end, r.value, r.rag.status) for r in views.scorecard(ctx)]
+    got = [(r.metric_id, r.period_end, r.value, r.rag.status) for r in views.scorecard(ctx, all_metrics=True)]
     want = [(r.metric_id, r.period_end, r.value, r.rag.status)
             for r in build_scorecard(ctx.registry, snap.rows, THURROCK, dt.date(2017, 6, 30))]
     assert got == want
+    # without all_metrics: the default framework's metrics, in the framework's order
+    framework = [(r.metric_id, r.period_end, r.value) for r in views.scorecard(ctx)]
+    assert [m for m, _, _ in framework] == registry.frameworks[0].metrics
+    every = {m: (m, p, v) for m, p, v, _ in got}
+    assert framework == [every[m] for m in registry.frameworks[0].metrics]
 
 
 def test_as_at_names_the_newest_real_period(snap):

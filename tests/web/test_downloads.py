@@ -104,12 +104,15 @@ def test_metric_csv_for_a_breakdown_cell(client, manager):
     assert all(_same(_num(r["value"]), v) for r, v in zip(rows, view.data["value"]))
 
 
-def test_scorecard_csv(client, manager, raw_metrics, store_facts):
+def test_scorecard_csv(client, manager, raw_registry, store_facts):
     _, rows, fields = _get_csv(client, f"/download/scorecard.csv{ALL_COMPARATORS}")
     expected = scorecard(view_context(manager, ALL_COMPARATORS))
     assert [r["metric_id"] for r in rows] == [r.metric_id for r in expected]
-    assert {r["metric_id"] for r in rows} == {m["id"] for m in raw_metrics}
+    # the overview's metrics: the default framework's (the first in the registry), in its order
+    assert [r["metric_id"] for r in rows] == raw_registry["frameworks"][0]["metrics"]
     for got, want in zip(rows, expected):
+        assert got["rank"] == ("" if want.rank is None else str(want.rank)), got["metric_id"]
+        assert got["quartile_band"] == (want.quartile_band or ""), got["metric_id"]
         assert got["rag"] == want.rag.label, got["metric_id"]
         assert _same(_num(got["value"]), want.value), got["metric_id"]
         assert got["period"] == want.period_label, got["metric_id"]
