@@ -180,7 +180,8 @@ def cmd_users_disable(args) -> int:
         raise SystemExit(f"error: {exc}") from None
     auth.audit(engine, actor="cli", role="admin", action="user.enable" if args.enable else "user.disable",
                target=args.name)
-    print(f"{'Enabled' if args.enable else 'Disabled'} {args.name!r}" + ("" if args.enable else "; their sessions have ended."))
+    print(f"{'Enabled' if args.enable else 'Disabled'} {args.name!r}"
+          + ("" if args.enable else "; their sessions have ended."))
     return 0
 
 

@@ -76,7 +76,8 @@ class Context:
         """Compute once per data version, view (authority, URL state) and viewer's registry."""
         st = self.state
         key = (name, self.la_code, st.cmp, st.sn, st.as_of, st.topic, st.rag, st.agency, st.breakdown,
-               st.compare_with, st.q, self.framework_ids, tuple((m.id, repr(m.targets)) for m in self.registry.metrics)) + extra
+               st.compare_with, st.q, self.framework_ids,
+               tuple((m.id, repr(m.targets)) for m in self.registry.metrics)) + extra
         return self.snap.memo(key, compute)
 
     def rows(self, metric_id: str, area_code: str | None = None) -> pd.DataFrame:
@@ -518,7 +519,8 @@ def _metric_view(ctx: Context, metric: Metric) -> MetricView:
         if not b.empty:
             latest_b = b[b["period_end"] == b["period_end"].max()]
     return MetricView(metric=metric, row=row, cell=cell, cells=cells, data=data, title=lead, flags=flags,
-                      breakdown_latest=latest_b, illustrative=bool(data["illustrative"].any()) if not data.empty else False,
+                      breakdown_latest=latest_b,
+                      illustrative=bool(data["illustrative"].any()) if not data.empty else False,
                       comparators_shown=shown, comparators_unavailable=unavailable)
 
 

@@ -18,7 +18,8 @@ def layout(ctx: Context) -> html.Div:
                               html.Td(html.A("Publication", href=rec["url"]) if rec["url"] else "—")]))
     sn = ctx.snap.neighbour_codes(ctx.la_code, ctx.state.sn)
     names = [ctx.snap.area(c)["name"] for c in sn if ctx.snap.area(c)]
-    metrics = [html.Li(dcc.Link(m.title, href=f"/metric/{m.id}{ctx.state.shared_query()}")) for m in ctx.registry.metrics]
+    q = ctx.state.shared_query()
+    metrics = [html.Li(dcc.Link(m.title, href=f"/metric/{m.id}{q}")) for m in ctx.registry.metrics]
     return shell(ctx, "/about", "About the data", [
         html.H2("Sources"),
         html.Div(html.Table([

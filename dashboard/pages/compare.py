@@ -70,7 +70,8 @@ def body(ctx: Context, metric: Metric) -> list:
     if metric.unit is Unit.COUNT:
         summary += " Counts are not comparable between authorities of different sizes: compare the rate."
     parts.append(html.P(summary, role="status", id="compare-summary"))
-    table = data_table(wide, f"{metric.short_title} by authority and period", [(c, c if c != "authority" else "Authority")
+    table = data_table(wide, f"{metric.short_title} by authority and period",
+                       [(c, c if c != "authority" else "Authority")
                                                                                for c in wide.columns],
                        row_header="authority", id="compare-table")
     parts.append(figure_card(graph_id="compare-graph", figure=view.figure,
@@ -88,11 +89,13 @@ def body(ctx: Context, metric: Metric) -> list:
                          f"{metric.short_title}, {period}", colours=colours,
                          height=max(260, 32 * len(labels) + 100))
         fig["layout"]["margin"]["r"] = 120  # room for the value labels beyond the longest bar
-        ltab = data_table(order.assign(shown=[value_text(metric, v, s) for v, s in zip(order["value"], order["status"])]),
+        shown = [value_text(metric, v, s) for v, s in zip(order["value"], order["status"])]
+        ltab = data_table(order.assign(shown=shown),
                           f"{metric.short_title}, {period}, highest first",
                           [("series", "Authority"), ("shown", "Value")], row_header="series")
         parts.append(figure_card(graph_id="compare-latest-graph", figure=fig,
-                                 caption=f"{metric.short_title} in {period}, highest first; {ctx.la_name} in dark blue.",
+                                 caption=f"{metric.short_title} in {period}, highest first; "
+                                         f"{ctx.la_name} in dark blue.",
                                  table=ltab, download_href=None, height=max(260, 32 * len(labels) + 100)))
     return parts
 

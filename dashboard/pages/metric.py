@@ -108,12 +108,14 @@ def compares(ctx: Context, metric: Metric) -> html.Section:
              html.Dd(f"{r.vs_neighbours} ({value_text(metric, r.neighbour_median)})" if r.vs_neighbours
                      else "No median (fewer than half the neighbours have a figure)"),
              html.Dt("Against England"),
-             html.Dd(f"{r.vs_england} ({value_text(metric, r.england_value)})" if r.vs_england else "No England figure")]
+             html.Dd(f"{r.vs_england} ({value_text(metric, r.england_value)})" if r.vs_england
+                     else "No England figure")]
     pts = cv.points.assign(
         shown=[value_text(metric, v, s) for v, s in zip(cv.points["value"], cv.points["status"])],
         rank_text=["" if pd.isna(x) else str(int(x)) for x in cv.points["rank"]],
         band_text=[b or "" for b in cv.points["band"]])
-    pts = pts.sort_values(["rank", "name"], na_position="last") if pts["rank"].notna().any() else pts.sort_values("name")
+    ranked = pts["rank"].notna().any()
+    pts = pts.sort_values(["rank", "name"], na_position="last") if ranked else pts.sort_values("name")
     marked = pts[pts["group"] != "Other authorities"]
     cols = [("name", "Authority"), ("group", "Group"), ("shown", "Value"), ("rank_text", "Rank"),
             ("band_text", "Band")]
@@ -170,7 +172,7 @@ def layout(ctx: Context, metric: Metric) -> html.Div:
                 " ", illustrative_badge() if r.illustrative else ""]),
         rag_chip(r.rag, id="metric-rag"),
         html.P(r.benchmark_text, className="benchmark") if r.benchmark_text else None,
-        html.P(f"Local measure: not comparable with DfE's published figures.", className="tag-local")
+        html.P("Local measure: not comparable with DfE's published figures.", className="tag-local")
         if metric.local else None,
     ], className="metric-headline")
     warnings = None

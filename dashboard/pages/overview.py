@@ -45,7 +45,8 @@ def _row(ctx: Context, r: ScorecardRow) -> html.Tr:
     else:
         change = [html.Span(delta_text(metric, r.change.delta)), html.Br(),
                   html.Span(f"{CHANGE_ARROWS.get(r.change.direction, r.change.direction)} since "
-                            f"{r.change.previous_label}", className=f"small change-{r.change.direction.replace(' ', '-')}")]
+                            f"{r.change.previous_label}",
+                            className=f"small change-{r.change.direction.replace(' ', '-')}")]
     values = [v for _, v in r.spark]
     spark = html.Img(src=sparkline_svg(values), alt=sparkline_alt(metric, r.spark), width=120, height=28) \
         if len([v for v in values if v is not None]) >= 2 else html.Span("—", title="Not enough points for a trend")
@@ -134,7 +135,8 @@ def layout(ctx: Context) -> html.Div:
         html.Fieldset([
             html.Legend("Status", className="form-label"),
             dcc.Checklist(id="rag-filter", options=RAG_FILTER_OPTIONS, value=list(ctx.state.rag), inline=True,
-                          className="rag-filter", inputClassName="form-check-input", labelClassName="form-check-label me-3"),
+                          className="rag-filter", inputClassName="form-check-input",
+                          labelClassName="form-check-label me-3"),
         ], className="filter"),
     ], className="filters d-flex flex-wrap gap-4", role="search", **{"aria-label": "Filter the scorecard"})
     download = html.A("Download the scorecard (CSV)", id="scorecard-download", download="",

@@ -129,7 +129,7 @@ def layout(ctx: Context, topic_id: str) -> html.Div:
     topic = ctx.registry.topic(topic_id)
     sections, charts = [], 0
     for metric in ctx.registry.by_topic(topic_id):
-        sec, n = ctx.memo("topic-panel", lambda: panel(ctx, metric), metric.id)
+        sec, n = ctx.memo("topic-panel", lambda metric=metric: panel(ctx, metric), metric.id)
         if charts + n > MAX_CHARTS:
             sections.append(html.P(["More metrics in this topic: ",
                                     dcc.Link(metric.title, href=f"/metric/{metric.id}{ctx.state.shared_query()}")]))
