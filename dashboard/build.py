@@ -112,8 +112,7 @@ def collect(data_dir: Path, registry: Registry) -> tuple[pd.DataFrame, pd.DataFr
 
 def _records(df: pd.DataFrame) -> list[dict]:
     """DataFrame rows as dicts with None (not NaN) for missing values."""
-    return [{k: (None if (v is not None and not isinstance(v, str) and pd.isna(v)) else v) for k, v in r.items()}
-            for r in df.to_dict("records")]
+    return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
 def build(settings: Settings, *, if_stale: bool = False, created_by: str = "system") -> BuildResult:
@@ -163,7 +162,7 @@ def build(settings: Settings, *, if_stale: bool = False, created_by: str = "syst
                 "version_id", "note"]
         recs = _records(obs[cols])
         for i in range(0, len(recs), 20000):
-            s.execute(insert(store.Observation), recs[i:i + 20000])
+            s.execute(insert(store.Observation.__table__), recs[i:i + 20000])
         if flags:
             s.execute(insert(store.QualityFlag), [
                 dict(metric_id=f["metric_id"], area_code=f["area_code"], period_end=f["period_end"],

@@ -206,6 +206,12 @@ def current_version_id(engine: Engine) -> int | None:
         return c.execute(select(func.max(store.DataVersion.id))).scalar()
 
 
+def _frame(result, columns: list[str]) -> pd.DataFrame:
+    """A query's rows as a DataFrame. Rows are turned into plain tuples first: pandas probes each
+    SQLAlchemy Row for attributes it does not have, which costs seconds on a large version."""
+    return pd.DataFrame([tuple(r) for r in result], columns=columns)
+
+
 def _load(engine: Engine, version_id: int) -> Snapshot:
     with engine.connect() as c:
         ver = c.execute(select(store.DataVersion).where(store.DataVersion.id == version_id)).one()
@@ -221,29 +227,29 @@ def _load(engine: Engine, version_id: int) -> Snapshot:
             .join(store.Source, store.Source.id == store.Observation.source_id)
             .where(store.Observation.version_id.in_(layers))
         )
-        frame = pd.DataFrame(c.execute(q).all(), columns=list(q.selected_columns.keys()))
-        areas = pd.DataFrame(c.execute(select(store.Area.code, store.Area.old_code, store.Area.name, store.Area.level,
-                                              store.Area.region_code)).all(),
+        frame = _frame(c.execute(q), columns=list(q.selected_columns.keys()))
+        areas = _frame(c.execute(select(store.Area.code, store.Area.old_code, store.Area.name, store.Area.level,
+                                              store.Area.region_code)),
                              columns=["code", "old_code", "name", "level", "region_code"])
-        neighbours = pd.DataFrame(c.execute(select(store.StatNeighbour.model, store.StatNeighbour.la_code,
+        neighbours = _frame(c.execute(select(store.StatNeighbour.model, store.StatNeighbour.la_code,
                                                    store.StatNeighbour.rank, store.StatNeighbour.neighbour_code,
-                                                   store.StatNeighbour.closeness)).all(),
+                                                   store.StatNeighbour.closeness)),
                                   columns=["model", "la_code", "rank", "neighbour_code", "closeness"])
-        sources = pd.DataFrame(c.execute(select(store.Source.key, store.Source.kind, store.Source.title,
+        sources = _frame(c.execute(select(store.Source.key, store.Source.kind, store.Source.title,
                                                 store.Source.publisher, store.Source.vintage, store.Source.licence,
-                                                store.Source.url)).all(),
+                                                store.Source.url)),
                                columns=["key", "kind", "title", "publisher", "vintage", "licence", "url"])
-        flags = pd.DataFrame(c.execute(select(store.QualityFlag.metric_id, store.QualityFlag.area_code,
+        flags = _frame(c.execute(select(store.QualityFlag.metric_id, store.QualityFlag.area_code,
                                               store.QualityFlag.period_end, store.QualityFlag.severity,
                                               store.QualityFlag.message)
-                                       .where(store.QualityFlag.version_id.in_(layers))).all(),
+                                       .where(store.QualityFlag.version_id.in_(layers))),
                              columns=["metric_id", "area_code", "period_end", "severity", "message"])
-        targets = pd.DataFrame(c.execute(
+        targets = _frame(c.execute(
             select(store.ImportedTarget.metric_id, store.ImportedTarget.value, store.ImportedTarget.start,
                    store.ImportedTarget.end, store.ImportedTarget.agency, store.ImportedTarget.source,
                    store.ImportedTarget.tolerance, store.ImportedTarget.tolerance_kind,
                    store.ImportedTarget.illustrative)
-            .where(store.ImportedTarget.version_id.in_(layers))).all(),
+            .where(store.ImportedTarget.version_id.in_(layers))),
             columns=["metric_id", "value", "start", "end", "agency", "source", "tolerance", "tolerance_kind",
                      "illustrative"])
     areas = areas.astype(object).where(areas.notna(), None)  # a missing code is None, never a truthy NaN

@@ -264,7 +264,7 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
             })
         rows = [_clean(r) | {"version_id": version.id} for r in carried + fresh]
         for i in range(0, len(rows), 5000):
-            s.execute(insert(store.Observation), rows[i:i + 5000])
+            s.execute(insert(store.Observation.__table__), rows[i:i + 5000])
         partitions = {k for k, b in registry.breakdowns.items() if b.partition}
         layer = pd.DataFrame(rows).assign(source_key=lambda d: d["source_id"].astype(str)) if rows else None
         flags = breakdown_total_warnings(layer, partitions) if layer is not None else []
@@ -443,7 +443,7 @@ def restore_version(engine: Engine, version_id: int, *, user: str) -> int:
             s.flush()
             rows = [_clean(r) | {"version_id": version.id} for r in layer.to_dict("records")]
             for i in range(0, len(rows), 5000):
-                s.execute(insert(store.Observation), rows[i:i + 5000])
+                s.execute(insert(store.Observation.__table__), rows[i:i + 5000])
             if targets:
                 s.execute(insert(store.ImportedTarget), [t | {"version_id": version.id} for t in targets])
             new_id = version.id
