@@ -46,7 +46,7 @@ FONT = {"family": "Arial, Helvetica, sans-serif", "size": 14, "color": "#0B0C0C"
 
 def _axis_title(metric: Metric) -> str:
     return {Unit.PERCENT: "%", Unit.RATE_PER_10000: "per 10,000 children", Unit.COUNT: "number",
-            Unit.DAYS: "days", Unit.CASES_PER_FTE: "cases per FTE"}[metric.unit]
+            Unit.DAYS: "days", Unit.CASES_PER_FTE: "cases per FTE", Unit.FTE: "FTE"}[metric.unit]
 
 
 def base_layout(title: str, y_title: str = "", height: int = 340) -> dict:
@@ -66,7 +66,8 @@ def base_layout(title: str, y_title: str = "", height: int = 340) -> dict:
     }
 
 
-def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame, comparators: dict[str, pd.DataFrame]) -> pd.DataFrame:
+def chart_data(metric: Metric, la_name: str, la_series: pd.DataFrame,
+               comparators: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """The long table a trend chart draws, and exactly what its table and CSV show.
 
     Columns: series, period, period_end, value, numerator, denominator, status, target, rag, rag_status,
