@@ -12,7 +12,7 @@ from .registry import Registry
 
 @dataclass(frozen=True)
 class PageMatch:
-    page: str  # "overview", "about", "metric", "topic"
+    page: str  # "overview", "about", "metric", "topic", "demand"
     params: dict = field(default_factory=dict)
 
 
@@ -22,6 +22,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/about", "about"),
     ("/metric/<metric>", "metric"),
     ("/topic/<topic>", "topic"),
+    ("/demand", "demand"),
 )
 
 

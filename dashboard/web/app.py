@@ -15,7 +15,7 @@ from ..auth.service import audit as auth_audit
 from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
 from ..exports import safe_filename
-from ..pages import about, metric as metric_page, overview, topic as topic_page
+from ..pages import about, demand as demand_page, metric as metric_page, overview, topic as topic_page
 from ..pages.common import shell
 from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
@@ -111,6 +111,8 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
         return about.layout(ctx)
     if found.page == "metric":
         return metric_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
+    if found.page == "demand":
+        return demand_page.layout(ctx)
     return topic_page.layout(ctx, found.params["topic"])
 
 
