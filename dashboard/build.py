@@ -21,7 +21,7 @@ from sqlalchemy.engine import Engine
 from . import store
 from .analysis.quality import breakdown_total_warnings, local_vs_published_warnings
 from .config import Settings
-from .importers import dfe, illustrative, lait
+from .importers import demand, dfe, illustrative, lait
 from .importers.returns import read_return_file
 from .periods import period_label
 from .registry import Registry, load_registry
@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 # Bump when the build's output changes for the same input files.
 BUILD_SCHEMA = "1"
 ILLUSTRATIVE_AREAS = ("E06000034",)  # the seed's authority: the only one with local figures
+# Illustrative monthly demand (dashboard/importers/demand.py) is generated for the configured
+# authority (DASHBOARD_LA) and always for these: Thurrock, the seed's authority.
+DEMAND_AREAS = ("E06000034",)
 IMPORT_SOURCE_PREFIX = "import/"  # sources of analysts' imports: never touched by a build
 
 
@@ -51,21 +54,76 @@ def input_files(data_dir: Path) -> list[Path]:
     return [f for f in files if f.exists()]
 
 
-def fingerprint(data_dir: Path) -> str:
-    h = hashlib.sha256(f"schema {BUILD_SCHEMA}\n".encode())
+def fingerprint(data_dir: Path, la_code: str | None = None) -> str:
+    """The build's inputs: the files, and the configured authority (its illustrative months are built)."""
+    la = (la_code if la_code is not None else Settings().la_code).strip()
+    h = hashlib.sha256(f"schema {BUILD_SCHEMA}\nla {la}\n".encode())
     for f in input_files(data_dir):
         h.update(f.relative_to(data_dir).as_posix().encode())
         h.update(hashlib.sha256(f.read_bytes()).digest())
     return h.hexdigest()
 
 
-def is_stale(engine: Engine, data_dir: Path) -> bool:
+def is_stale(engine: Engine, data_dir: Path, la_code: str | None = None) -> bool:
     store.init_db(engine)
-    return store.get_meta(engine, "fingerprint") != fingerprint(data_dir)
+    return store.get_meta(engine, "fingerprint") != fingerprint(data_dir, la_code)
 
 
-def collect(data_dir: Path, registry: Registry) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[dict], list[dict]]:
-    """Read every input: (areas, neighbours, observations, sources, quality flags). Pure of the database."""
+def demand_areas(areas: pd.DataFrame, la_code: str | None) -> list[str]:
+    """GSS codes of the authorities given illustrative monthly demand: the configured one and DEMAND_AREAS."""
+    out = list(DEMAND_AREAS)
+    la = (la_code or "").strip()
+    if la:
+        hit = areas[((areas["code"] == la) | (areas["old_code"].astype(str) == la)) & (areas["level"] == "la")]
+        if hit.empty:
+            raise ValueError(f"DASHBOARD_LA {la!r} is not an English local authority code in data/dfe")
+        code = str(hit["code"].iloc[0])
+        if code not in out:
+            out.insert(0, code)
+    return out
+
+
+def demand_rows(observations: pd.DataFrame, area_codes: list[str]) -> tuple[list[dict], list[dict]]:
+    """Illustrative monthly demand for each authority, from its published annual figures, and the
+    data-quality flags of :func:`demand.reconcile` (a month that does not reproduce a published
+    figure is a warning, not an error). An authority with too little published to give the
+    generator a scale is left out, with a flag saying so."""
+    rows: list[dict] = []
+    flags: list[dict] = []
+    key = demand.SOURCE["key"]
+    for code in area_codes:
+        annual = demand.annual_from_observations(observations, code)
+        try:
+            gen = demand.generate(code, annual)
+        except ValueError as exc:
+            flags.append(dict(metric_id="", area_code=code, period_end=None, severity="warning", source_key=key,
+                              message=f"No illustrative monthly demand: {exc}"))
+            continue
+        flags += demand_flags(gen, annual, code)
+        rows += [dict(r, agency="", breakdown="", breakdown_value="", numerator=None, denominator=None,
+                      published_value=None, status="", source_key=key) for r in gen]
+    for r in rows:
+        r.pop("calibrated", None)
+    return rows, flags
+
+
+def demand_flags(monthly_rows: list[dict], annual: dict, area_code: str) -> list[dict]:
+    """:func:`demand.reconcile` warnings as data-quality flags, each on the metric it names."""
+    out = []
+    for w in demand.reconcile(monthly_rows, annual, area_code=area_code):
+        metric_id = w.split(":", 1)[0] if w.split(":", 1)[0] in demand.BY_ID else ""
+        out.append(dict(metric_id=metric_id, area_code=area_code, period_end=None, severity="warning",
+                        source_key=demand.SOURCE["key"], message=w))
+    return out
+
+
+def collect(data_dir: Path, registry: Registry, la_code: str | None = None,
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, list[dict], list[dict]]:
+    """Read every input: (areas, neighbours, observations, sources, quality flags). Pure of the database.
+
+    ``la_code``: the configured authority (DASHBOARD_LA), given illustrative monthly demand
+    with Thurrock's (``DEMAND_AREAS``) from the published figures read here.
+    """
     areas = dfe.read_areas(data_dir)
     neighbours = dfe.read_stat_neighbours(data_dir)
     obs, sources = dfe.read_observations(data_dir, registry)
@@ -96,6 +154,11 @@ def collect(data_dir: Path, registry: Registry) -> tuple[pd.DataFrame, pd.DataFr
     if gen_rows:
         sources.append(illustrative.SOURCE)
         frames.append(pd.DataFrame(gen_rows))
+    monthly, monthly_flags = demand_rows(obs, demand_areas(areas, la_code))
+    if monthly:
+        sources.append(demand.SOURCE)
+        frames.append(pd.DataFrame(monthly))
+    flags += monthly_flags
     allobs = pd.concat(frames, ignore_index=True)
     allobs["agency"] = allobs["agency"].fillna("")
     allobs["breakdown"] = allobs["breakdown"].fillna("")
@@ -119,19 +182,20 @@ def build(settings: Settings, *, if_stale: bool = False, created_by: str = "syst
     t0 = time.perf_counter()
     engine = store.get_engine(settings.database_url)
     store.init_db(engine)
-    fp = fingerprint(settings.data_dir)
+    fp = fingerprint(settings.data_dir, settings.la_code)
     if if_stale and store.get_meta(engine, "fingerprint") == fp:
         cur = store.current_version(engine)
         return BuildResult(False, cur.id if cur else None, cur.rows if cur else 0, 0, time.perf_counter() - t0, fp)
 
     registry = load_registry(settings.registry_path)
-    areas, neighbours, obs, sources, flags = collect(settings.data_dir, registry)
+    areas, neighbours, obs, sources, flags = collect(settings.data_dir, registry, settings.la_code)
     period_types = {m.id: m.period_type for m in registry.metrics}
     known = set(period_types)
     unknown = sorted(set(obs["metric_id"]) - known)
     if unknown:
         raise ValueError(f"importers produced metric ids missing from the registry: {unknown}")
-    obs = obs.assign(period_label=[period_label(period_types[m], d) for m, d in zip(obs["metric_id"], obs["period_end"])])
+    obs = obs.assign(period_label=[period_label(period_types[m], d)
+                                   for m, d in zip(obs["metric_id"], obs["period_end"])])
 
     with store.session_scope(engine) as s:
         # Everything the build owns is replaced; one transaction, so readers see old or new, never half.

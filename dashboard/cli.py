@@ -136,6 +136,128 @@ def _dec(metric_id: str) -> int:
     return get_registry(load_settings().registry_path).metric(metric_id).decimals
 
 
+def _demand_view(la: str | None, months: int):
+    from .data import get_manager
+    from .demand_view import demand_view
+    from .state import ViewState
+    from .views import UnknownArea, make_context
+
+    settings = load_settings()
+    mgr = get_manager()
+    try:
+        ctx = make_context(mgr.snapshot(), mgr.registry, ViewState(la=la), settings.la_code)
+    except UnknownArea:
+        raise SystemExit(f"error: --la {la!r} is not an English local authority code (try `python -m dashboard "
+                         "areas`)") from None
+    return ctx, demand_view(ctx, months)
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for i, row in enumerate(rows):
+        out.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths))
+    return out
+
+
+def demand_text(view) -> str:
+    """The demand command's table output: the flow, each series with its projection, and capacity."""
+    from .formatting import number
+
+    def n(v, d=0):
+        return number(v, d) or "-"
+
+    def pct(v):
+        return "-" if v is None else f"{v:.1f}%"
+
+    lines = [f"Monthly demand: {view.la_name} ({view.la_code}) - data version {view.data_version}"]
+    if view.illustrative:
+        lines.append(view.words)
+    f = view.flow_window
+    lines += ["", f"Flow from contact to plan: {view.months} months to {f[1] or '-'} against the {view.months} "
+              f"months to {f[3] or '-'}"]
+    rows = [["step", "count", "before", "conversion", "before"]]
+    for st in view.flow:
+        rows.append([st.title, n(st.current), n(st.previous), pct(st.conversion), pct(st.conversion_previous)])
+    lines += _table(rows)
+    lines += ["", "Series (projection: point [80% interval] [95% interval]; back-test MAPE over the last 12 months "
+                  "held out)"]
+    rows = [["metric", "latest month", "value", "window", "now", "before", "change", "6 months ahead",
+             "12 months ahead", "back-test"]]
+    notes = []
+    for s in view.series:
+        d = s.decimals
+        cells = []
+        for h in (6, 12):
+            a = s.ahead(h)
+            cells.append("-" if a is None else f"{n(a['point'], d)} [{n(a['lower_80'], d)}-{n(a['upper_80'], d)}] "
+                                               f"[{n(a['lower_95'], d)}-{n(a['upper_95'], d)}]")
+        bt = s.projection.backtest
+        if bt is not None and bt.mape is not None:
+            back = f"MAPE {bt.mape:.1f}%"
+        else:
+            back = "none"
+        if not s.projection.available:
+            notes.append(f"{s.metric_id}: {s.projection.reason}")
+        elif bt is None:
+            notes.append(f"{s.metric_id}: {s.projection.backtest_reason}")
+        change = "-" if s.change is None else (f"{s.change:+,.{d}f}" + (f" ({s.change_pct:+.1f}%)"
+                                                                         if s.change_pct is not None else ""))
+        rows.append([s.metric_id, str(s.latest_period or "-"), n(s.latest_value, d), s.window, n(s.current, d),
+                     n(s.previous, d), change, *cells, back])
+    lines += _table(rows)
+    lines += notes
+    c = view.capacity
+    lines += ["", "Capacity"]
+    target = "none set" if c.target is None else f"{c.target:g}" + (" (illustrative target)" if c.target_illustrative
+                                                                      else "")
+    lines.append(f"  Caseload implied by open cases (children in need / social worker FTE in post), "
+                 f"{c.now_period or '-'}: {n(c.implied_caseload, 1)}; target {target}")
+    lines.append(f"  Projected: 6 months ahead {n(c.projected.get(6), 1)}, 12 months ahead "
+                 f"{n(c.projected.get(12), 1)}")
+    lines.append(f"  Agency share of FTE: {pct(c.agency_share)}; reported average caseload: "
+                 f"{n(c.reported_caseload, 1)}")
+    lines.append(f"  {c.crossing_words}")
+    return "\n".join(lines) + "\n"
+
+
+DEMAND_CSV = ["section", "metric_id", "title"]
+
+
+def demand_csv(view) -> str:
+    from .exports import records_csv
+
+    records = [dict(section="flow", **st.record()) for st in view.flow]
+    records += [dict(section="series", **s.record()) for s in view.series]
+    records.append(dict(section="capacity", metric_id="capacity", title="Caseload implied by open cases",
+                        **{k: v for k, v in view.capacity.record().items() if k != "projected"},
+                        **{f"projected_{h}": v for h, v in view.capacity.projected.items()}))
+    for r in records:
+        r["illustrative_note"] = view.words
+        r["authority"] = f"{view.la_name} ({view.la_code})"
+        r["data_version"] = view.data_version
+    fields = list(DEMAND_CSV)
+    for r in records:
+        fields += [k for k in r if k not in fields]
+    return records_csv(records, fields)
+
+
+def cmd_demand(args) -> int:
+    if args.months < 1:
+        raise SystemExit("error: --months must be at least 1")
+    _, view = _demand_view(args.la, args.months)
+    if args.format == "json":
+        json.dump(view.record(), sys.stdout, indent=2, default=str)
+        print()
+    elif args.format == "csv":
+        sys.stdout.write(demand_csv(view))
+    else:
+        sys.stdout.write(demand_text(view))
+    return 0
+
+
 def cmd_areas(args) -> int:
     from .data import get_manager
 
@@ -378,6 +500,15 @@ def make_parser() -> argparse.ArgumentParser:
     s.add_argument("--all-metrics", action="store_true",
                    help="every metric in the registry, not only the partnership framework's (DASHBOARD_FRAMEWORK)")
     s.set_defaults(func=cmd_scorecard)
+
+    d = sub.add_parser("demand", help="print monthly demand, its projection and capacity for an authority",
+                       description="The flow from contact to plan, each monthly demand series with its latest month, "
+                                   "change, projection (80% and 95% intervals) and back-test error, and capacity: "
+                                   "the same numbers as the demand page. Illustrative months are labelled.")
+    d.add_argument("--la", default=None, help="DfE (e.g. 883) or GSS (e.g. E06000034) code; default DASHBOARD_LA")
+    d.add_argument("--months", type=int, default=12, help="the window compared with the one before (default 12)")
+    d.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    d.set_defaults(func=cmd_demand)
 
     a = sub.add_parser("areas", help="list the local authorities and their codes")
     a.set_defaults(func=cmd_areas)

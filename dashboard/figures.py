@@ -46,7 +46,7 @@ FONT = {"family": "Arial, Helvetica, sans-serif", "size": 14, "color": "#0B0C0C"
 
 def _axis_title(metric: Metric) -> str:
     return {Unit.PERCENT: "%", Unit.RATE_PER_10000: "per 10,000 children", Unit.COUNT: "number",
-            Unit.DAYS: "days", Unit.CASES_PER_FTE: "cases per FTE"}[metric.unit]
+            Unit.DAYS: "days", Unit.CASES_PER_FTE: "cases per FTE", Unit.FTE: "FTE"}[metric.unit]
 
 
 def base_layout(title: str, y_title: str = "", height: int = 340) -> dict:
@@ -400,3 +400,56 @@ def small_multiples_figure(metric: Metric, data: pd.DataFrame, panels: list[str]
     layout["annotations"] = annotations
     layout.pop("xaxis_title", None)
     return {"data": traces, "layout": layout}
+
+
+# --------------------------------------------------------------------------- monthly demand
+
+
+def flow_figure(steps: list[str], current: list[float | None], previous: list[float | None], title: str,
+                current_name: str, previous_name: str) -> dict:
+    """The flow from contact to plan: two bars per step, this window and the one before."""
+    labels = [wrap_label(s) for s in steps]
+    layout = base_layout(title, "number")
+    layout["barmode"] = "group"
+    return {"data": [
+        {"type": "bar", "name": previous_name, "x": labels, "y": previous, "marker": {"color": "#A0B8D0"},
+         "hovertemplate": "%{y:,.0f}<extra>" + previous_name + "</extra>"},
+        {"type": "bar", "name": current_name, "x": labels, "y": current, "marker": {"color": "#12436D"},
+         "hovertemplate": "%{y:,.0f}<extra>" + current_name + "</extra>"},
+    ], "layout": layout}
+
+
+def projection_figure(title: str, y_title: str, observed: list[tuple[str, float | None]],
+                      projected: list[dict], decimals: int = 0, target: float | None = None,
+                      observed_name: str = "Recorded") -> dict:
+    """A monthly series and its projection: the point line with its 95% and 80% bands.
+
+    ``observed``: (month label, value); ``projected``: dicts with ``label``, ``point``, ``lower_80``,
+    ``upper_80``, ``lower_95``, ``upper_95``. A dashed line marks ``target`` when given."""
+    fmt = f",.{decimals}f"
+    data: list[dict] = []
+    if projected:
+        xs = [p["label"] for p in projected]
+        for level, colour in (("95", "rgba(40,161,151,0.15)"), ("80", "rgba(40,161,151,0.30)")):
+            data.append({"type": "scatter", "mode": "lines", "x": xs, "y": [p[f"upper_{level}"] for p in projected],
+                         "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip", "name": f"{level}% upper"})
+            data.append({"type": "scatter", "mode": "lines", "x": xs, "y": [p[f"lower_{level}"] for p in projected],
+                         "line": {"width": 0}, "fill": "tonexty", "fillcolor": colour,
+                         "name": f"{level}% prediction interval",
+                         "hovertemplate": f"%{{y:{fmt}}}<extra>{level}% lower</extra>"})
+    data.append({"type": "scatter", "mode": "lines+markers", "name": observed_name,
+                 "x": [label for label, _ in observed], "y": [v for _, v in observed],
+                 "line": {"color": "#12436D", "width": 2}, "marker": {"size": 5},
+                 "hovertemplate": f"%{{y:{fmt}}}<extra>{observed_name}</extra>"})
+    if projected:
+        data.append({"type": "scatter", "mode": "lines", "name": "Projection",
+                     "x": [p["label"] for p in projected], "y": [p["point"] for p in projected],
+                     "line": {"color": "#28A197", "width": 2, "dash": "dot"},
+                     "hovertemplate": f"%{{y:{fmt}}}<extra>Projection</extra>"})
+    layout = base_layout(title, y_title, height=320)
+    if target is not None:
+        xs = [label for label, _ in observed] + [p["label"] for p in projected]
+        data.append({"type": "scatter", "mode": "lines", "name": f"Target {target:g}", "x": xs,
+                     "y": [target] * len(xs), "line": {"color": "#D4351C", "width": 1.5, "dash": "dash"},
+                     "hoverinfo": "skip"})
+    return {"data": data, "layout": layout}

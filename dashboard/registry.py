@@ -25,6 +25,7 @@ class Unit(str, Enum):
     RATE_PER_10000 = "rate_per_10000"
     DAYS = "days"
     CASES_PER_FTE = "cases_per_fte"
+    FTE = "fte"  # full-time equivalent staff: not a count of children, and may have a fraction
 
 
 class Polarity(str, Enum):
@@ -48,6 +49,7 @@ UNIT_SUFFIX = {
     Unit.RATE_PER_10000: " per 10,000",
     Unit.DAYS: " days",
     Unit.CASES_PER_FTE: " cases per FTE",
+    Unit.FTE: " FTE",
 }
 
 POLARITY_WORDS = {

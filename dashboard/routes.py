@@ -12,7 +12,7 @@ from .registry import Registry
 
 @dataclass(frozen=True)
 class PageMatch:
-    page: str  # "overview", "about", "metric", "topic", "compare", "search"
+    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand"
     params: dict = field(default_factory=dict)
 
 
@@ -24,6 +24,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/topic/<topic>", "topic"),
     ("/compare/<metric>", "compare"),  # one metric across authorities (?with=882,884)
     ("/search", "search"),  # metric search results (?q=words)
+    ("/demand", "demand"),
 )
 
 

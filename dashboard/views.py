@@ -87,6 +87,17 @@ class Context:
         return rows
 
 
+def registry_key(registry: Registry) -> tuple:
+    return tuple((m.id, m.suppression.rule) for m in registry.metrics)
+
+
+def illustrative_counts(snap: Snapshot, registry: Registry) -> frozenset[str]:
+    """Metrics under the small-numbers rule that have illustrative (generated) rows."""
+    governed = {m.id for m in registry.metrics if m.suppression.rule == "small_numbers"}
+    ill = snap.frame[snap.frame["illustrative"].astype(bool)]
+    return frozenset(set(ill["metric_id"].unique()) & governed)
+
+
 def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_la: str, *,
                  external: bool = False, allowed_las: set[str] | None = None,
                  allowed_metrics: set[str] | None = None, viewer: Viewer | None = None,
@@ -110,6 +121,12 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
     if allowed_las is not None and not ({area["code"], str(area["old_code"])} & allowed_las):
         raise OutOfScope(area["name"])
     if external:
+        # Illustrative rows are not suppressed (they are not real children), so generated counts
+        # under the small-numbers rule (the illustrative monthly demand) are not shown to external
+        # viewers at all: they get the metric once its months are real, and suppressed.
+        hidden = snap.memo(("illustrative_counts", registry_key(full)), lambda: illustrative_counts(snap, full))
+        if hidden:
+            registry = registry.model_copy(update={"metrics": [m for m in registry.metrics if m.id not in hidden]})
         # Suppression is computed for the whole registry, the same for every external viewer.
         snap = snap.external(full)
     return Context(snap=snap, registry=registry, state=state, la=area, region=snap.region_of(area["code"]),

@@ -6,9 +6,14 @@ from dash import dcc, html
 from ..views import Context, Viewer, as_at
 from ..components import as_at_line
 
+#: topics with a page of their own, linked from the navigation instead of the topic page
+TOPIC_PAGES = {"demand": "/demand"}
+
+
 def nav_entries(ctx: Context | None) -> list[tuple[str, str]]:
     """The overview, each topic of the registry in its order, and the page about the data."""
-    topics = [(f"/topic/{t.id}", t.label) for t in ctx.registry.topics] if ctx is not None else []
+    topics = [(TOPIC_PAGES.get(t.id, f"/topic/{t.id}"), t.label) for t in ctx.registry.topics] \
+        if ctx is not None else []
     return [("/", "Overview"), *topics, ("/about", "About the data")]
 
 

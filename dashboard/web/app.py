@@ -15,8 +15,8 @@ from ..auth.service import audit as auth_audit
 from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
 from ..exports import safe_filename
-from ..pages import about, compare as compare_page, metric as metric_page, overview, search as search_page
-from ..pages import topic as topic_page
+from ..pages import about, compare as compare_page, demand as demand_page, metric as metric_page, overview
+from ..pages import search as search_page, topic as topic_page
 from ..pages.common import shell
 from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
@@ -118,6 +118,8 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
         return compare_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
     if found.page == "search":
         return search_page.layout(ctx)
+    if found.page == "demand":
+        return demand_page.layout(ctx)
     return topic_page.layout(ctx, found.params["topic"])
 
 

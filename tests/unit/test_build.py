@@ -215,3 +215,121 @@ def test_if_stale_rebuilds_after_a_data_file_changes(own_build):
     thurrock = new_snapshot.rows("cp_plans_31mar", "E06000034")
     assert thurrock.loc[thurrock["period_end"] == dt.date(2017, 3, 31), "value"].tolist() == [300.0]
     assert build(settings, if_stale=True).built is False
+
+
+# --------------------------------------------------------------------------- illustrative monthly demand
+
+DEMAND_IDS = [
+    "demand_contacts", "demand_referrals", "demand_rereferrals", "demand_assessments", "demand_assessments_45d_pct",
+    "demand_s47", "demand_icpc", "demand_icpc_15d_pct", "demand_cp_started", "demand_cp_ended", "demand_cp_open",
+    "demand_cin_open", "demand_lac_started", "demand_lac_ceased", "demand_lac_open", "demand_placements_20mi",
+    "demand_sw_fte", "demand_agency_fte", "demand_vacancies", "demand_caseload",
+]
+F_REFERRALS = "c1_children_in_need_referrals_and_rereferrals_2013_to_2025.csv"
+F_CP_START = "d3_cpps_subsequent_plan_2013_to_2025.csv"
+
+
+def _demand(engine, area_code: str) -> dict[str, dict[dt.date, tuple[float | None, bool, str]]]:
+    with Session(engine) as s:
+        got = s.execute(select(store.Observation.metric_id, store.Observation.period_end, store.Observation.value,
+                               store.Observation.illustrative, store.Source.key)
+                        .join(store.Source, store.Source.id == store.Observation.source_id)
+                        .where(store.Observation.area_code == area_code,
+                               store.Observation.metric_id.like("demand_%"))).all()
+    out: dict = {}
+    for mid, d, v, ill, src in got:
+        assert d not in out.setdefault(mid, {}), (mid, d, "two rows for one month")
+        out[mid][d] = (v, ill, src)
+    return out
+
+
+def _published(dfe, filename: str, column: str, old_code: str) -> dict[int, float]:
+    """The authority's published count by year to 31 March, read from DfE's file here, not by the code under test."""
+    return {int(r["time_period"]): float(r[column]) for r in dfe.rows(filename)
+            if r["geographic_level"] == "Local authority" and r["old_la_code"].strip() == old_code
+            and r[column].strip().replace(".", "").isdigit()}
+
+
+def _months_to_march(year: int) -> list[dt.date]:
+    ends = []
+    for y, m in [(year - 1, m) for m in range(4, 13)] + [(year, m) for m in range(1, 4)]:
+        nxt = dt.date(y + (m == 12), m % 12 + 1, 1)
+        ends.append(nxt - dt.timedelta(days=1))
+    return ends
+
+
+def _check_calibrated(months: dict, published: dict[int, float]) -> int:
+    """Every complete year to 31 March among the months adds up to the published count; returns how many."""
+    checked = 0
+    for year, count in published.items():
+        ends = _months_to_march(year)
+        if all(d in months for d in ends):
+            assert sum(months[d][0] for d in ends) == count, year
+            checked += 1
+    return checked
+
+
+def test_build_makes_36_illustrative_months_of_demand_for_the_default_authority(built_db, dfe):
+    assert built_db.la_code == "883"  # Thurrock, the default
+    engine = store.get_engine(built_db.database_url)
+    months = _demand(engine, "E06000034")
+    assert sorted(months) == sorted(DEMAND_IDS)
+    for mid, by_month in months.items():
+        assert len(by_month) == 36, mid
+        assert all(ill and src == "illustrative/demand-generator" for _, ill, src in by_month.values()), mid
+    ends = sorted(months["demand_referrals"])
+    assert ends[0] == dt.date(2022, 4, 30) and ends[-1] == dt.date(2025, 3, 31)  # DfE's latest year is 2025
+    assert _check_calibrated(months["demand_referrals"], _published(dfe, F_REFERRALS, "referral_count", "883")) == 3
+    assert _check_calibrated(months["demand_rereferrals"],
+                             _published(dfe, F_REFERRALS, "rereferral_count", "883")) == 3
+    assert _check_calibrated(months["demand_cp_started"], _published(dfe, F_CP_START, "CPP_start", "883")) == 3
+    # a stock is not added up: the March month is DfE's count at 31 March
+    at31 = _published(dfe, F_CP, "CPP_At31", "883")
+    for year in (2023, 2024, 2025):
+        assert months["demand_cp_open"][dt.date(year, 3, 31)][0] == at31[year]
+    # other authorities get none unless configured
+    assert _demand(engine, "E08000035") == {}
+
+
+def test_build_for_another_authority_by_configuration(tmp_path, dfe):
+    settings = load_settings({"DASHBOARD_LA": "383", "DASHBOARD_INSTANCE_DIR": str(tmp_path),
+                              "DATABASE_URL": f"sqlite:///{tmp_path / 'dashboard.db'}"})
+    res = build(settings)
+    assert res.built
+    engine = store.get_engine(settings.database_url)
+    leeds = _demand(engine, "E08000035")
+    assert sorted(leeds) == sorted(DEMAND_IDS)
+    assert all(len(v) == 36 for v in leeds.values())
+    assert _check_calibrated(leeds["demand_referrals"], _published(dfe, F_REFERRALS, "referral_count", "383")) == 3
+    assert len(_demand(engine, "E06000034")["demand_referrals"]) == 36  # Thurrock's are kept
+    # the configured authority is an input of the build: another one makes the store stale
+    assert not is_stale(engine, settings.data_dir, "383")
+    assert is_stale(engine, settings.data_dir, "883")
+    assert fingerprint(settings.data_dir, "383") != fingerprint(settings.data_dir, "883")
+
+
+def test_an_unknown_configured_authority_is_refused():
+    from dashboard.build import demand_areas
+    from dashboard.importers import dfe as dfe_reader
+
+    areas = dfe_reader.read_areas(DEFAULT_DATA_DIR)
+    assert demand_areas(areas, "383") == ["E08000035", "E06000034"]
+    assert demand_areas(areas, "E06000034") == ["E06000034"]
+    with pytest.raises(ValueError, match="DASHBOARD_LA '999'"):
+        demand_areas(areas, "999")
+
+
+def test_months_that_miss_a_published_figure_are_data_quality_flags():
+    from dashboard.build import demand_flags
+    from dashboard.importers import demand
+
+    annual = {demand.MARCH: {2024: {"referrals": 1200, "cin_open": 900}, 2025: {"referrals": 1300}},
+              demand.SEPTEMBER: {}}
+    rows = demand.generate("E06000034", annual)
+    assert demand_flags(rows, annual, "E06000034") == []
+    moved = [dict(r, value=r["value"] + 7) if r["metric_id"] == "demand_referrals"
+             and r["period_end"] == dt.date(2025, 1, 31) else r for r in rows]
+    (flag,) = demand_flags(moved, annual, "E06000034")
+    assert flag["metric_id"] == "demand_referrals" and flag["severity"] == "warning"
+    assert flag["source_key"] == "illustrative/demand-generator"
+    assert "1,307" in flag["message"] and "1,300" in flag["message"]

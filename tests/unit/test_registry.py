@@ -34,6 +34,7 @@ EXPECTED_TOPICS = {
     "care_leavers": "Care leavers",
     "workforce": "Social work workforce",
     "training": "Training and supervision",
+    "demand": "Demand pressures (monthly)",
 }
 
 EXPECTED_IDS = {
@@ -67,7 +68,16 @@ EXPECTED_IDS = {
         "sw_agency_rate_local", "sw_turnover_local", "sickness_days_local",
     ],
     "training": ["training_compliance", "supervision_compliance"],
+    # monthly demand (issue 10): the 20 series of the illustrative generator, written out here, not imported
+    "demand": [
+        "demand_contacts", "demand_referrals", "demand_rereferrals", "demand_assessments",
+        "demand_assessments_45d_pct", "demand_s47", "demand_icpc", "demand_icpc_15d_pct", "demand_cp_started",
+        "demand_cp_ended", "demand_cp_open", "demand_cin_open", "demand_lac_started", "demand_lac_ceased",
+        "demand_lac_open", "demand_placements_20mi", "demand_sw_fte", "demand_agency_fte", "demand_vacancies",
+        "demand_caseload",
+    ],
 }
+DEMAND_IDS = EXPECTED_IDS["demand"]
 ALL_IDS = [mid for ids in EXPECTED_IDS.values() for mid in ids]
 
 EXPECTED_BREAKDOWNS = {
@@ -103,11 +113,30 @@ EXPECTED_COMPARABLE = {
     "sw_turnover_local": "sw_turnover_rate",
     "sickness_days_local": "sw_absence_rate",
     "cp_by_age": "cp_by_age_england",  # the national reference: DfE's age groups differ from the local bands
+    # monthly demand: the published annual figure each month series is reconciled with, where DfE has one
+    "demand_referrals": "referrals",
+    "demand_rereferrals": "rereferral_pct",
+    "demand_assessments_45d_pct": "assessments_45_days_pct",
+    "demand_s47": "s47_rate",
+    "demand_icpc": "icpc_rate",
+    "demand_icpc_15d_pct": "icpc_15_days_pct",
+    "demand_cp_started": "cp_started",
+    "demand_cp_ended": "cp_ceased_rate",
+    "demand_cp_open": "cp_plans_31mar",
+    "demand_cin_open": "cin_31mar",
+    "demand_lac_started": "lac_started",
+    "demand_lac_ceased": "lac_ceased",
+    "demand_lac_open": "lac_31mar",
+    "demand_placements_20mi": "lac_new_placements_20_miles",
+    "demand_agency_fte": "sw_agency_rate",
+    "demand_vacancies": "sw_vacancy_rate",
+    "demand_caseload": "sw_caseload",
 }
 
+# cp_by_category is DfE's published series now; the seed report's figures sit in it as a local return
 LOCAL_IDS = {mid for mid in ALL_IDS if mid.endswith("_local")} | {
     "cp_by_age", "cp_by_gender", "training_compliance", "supervision_compliance",
-}  # cp_by_category is DfE's published series now; the seed report's figures sit in it as a local return
+} | set(DEMAND_IDS)
 
 # Snapshot vs flow matters: a snapshot and a flow must never be drawn as one series.
 EXPECTED_PERIOD_TYPES = {
@@ -305,7 +334,7 @@ def test_every_metric_has_its_descriptive_fields(registry):
         for field in ("title", "short_title", "definition", "methodology", "source"):
             assert getattr(m, field).strip(), f"{m.id}.{field}"
         assert len(m.short_title) <= 30, m.id
-        if m.unit is not Unit.COUNT:
+        if m.unit not in (Unit.COUNT, Unit.FTE):
             assert m.numerator and m.denominator, f"{m.id}: a rate needs its numerator and denominator"
 
 
@@ -366,10 +395,31 @@ def test_suppression_rules(registry):
     for m in registry.metrics:
         if m.unit in (Unit.COUNT, Unit.RATE_PER_10000):
             assert m.suppression.rule == "small_numbers", m.id
-        if m.topic == "workforce":  # staff FTE, not children
+        if m.topic == "workforce" or m.unit in (Unit.FTE, Unit.CASES_PER_FTE):  # staff FTE, not children
             assert m.suppression.rule == "none", m.id
     assert registry.metric("training_compliance").suppression.rule == "none"
     assert registry.metric("supervision_compliance").suppression.rule == "none"
+
+
+def test_demand_metrics_are_monthly_local_and_illustrative_until_imported(registry):
+    assert len(DEMAND_IDS) == 20
+    units = {m.id: m.unit.value for m in registry.by_topic("demand")}
+    assert {mid for mid, u in units.items() if u == "fte"} == {"demand_sw_fte", "demand_agency_fte",
+                                                                "demand_vacancies"}
+    assert {mid for mid, u in units.items() if u == "percent"} == {"demand_assessments_45d_pct",
+                                                                    "demand_icpc_15d_pct"}
+    assert units["demand_caseload"] == "cases_per_fte"
+    for mid in DEMAND_IDS:
+        m = registry.metric(mid)
+        assert m.period_type is PeriodType.MONTH, mid
+        assert m.local, mid
+        assert m.source == "Local case system, monthly; illustrative until a return is imported", mid
+        assert m.suppression.rule == ("none" if m.unit in (Unit.FTE, Unit.CASES_PER_FTE) else "small_numbers"), mid
+        assert m.decimals == (0 if m.unit is Unit.COUNT else 1), mid
+        assert "Illustrative" in m.notes, mid
+    assert registry.metric("demand_contacts").comparable_with is None  # DfE does not collect contacts
+    (target,) = registry.metric("demand_caseload").targets
+    assert target.value == 18 and target.illustrative
 
 
 def test_agencies(registry):
@@ -660,7 +710,8 @@ def test_a_share_breakdown_without_its_total_metric_is_refused(raw):
 
 @pytest.mark.parametrize("field", ["count_metric", "total_metric"])
 def test_suppression_links_must_name_a_count_metric(raw, field):
-    _metric(raw, "cp_by_gender")["suppression"] = {"rule": "small_numbers", "total_metric": None, field: "cp_rate_31mar"}
+    _metric(raw, "cp_by_gender")["suppression"] = {"rule": "small_numbers", "total_metric": None,
+                                                   field: "cp_rate_31mar"}
     with pytest.raises(RegistryError, match=f"suppression.{field} 'cp_rate_31mar' is not a count metric"):
         _parse(raw)
 

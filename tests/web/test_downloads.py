@@ -8,7 +8,7 @@ import math
 import pytest
 
 from dashboard.analysis.suppression import SUPPRESSED_NOTE
-from dashboard.views import metric_view, scorecard
+from dashboard.views import illustrative_counts, metric_view, scorecard
 
 from .conftest import CITY_OF_LONDON, long_date, view_context
 
@@ -153,7 +153,13 @@ def test_inspector_metric_csv_equals_the_suppressed_chart_data(request, who, man
     """An inspector's download holds the small-numbers-suppressed figures their charts show."""
     client, search = request.getfixturevalue(who), INSPECTORS[who]
     ctx = view_context(manager, search, external=True)
+    hidden = illustrative_counts(manager.snapshot(), manager.registry)
+    assert {m["id"] for m in raw_metrics if m["id"].startswith("demand_") and m["suppression"]["rule"] != "none"} \
+        <= hidden  # the illustrative monthly demand counts
     for m in raw_metrics:
+        if m["id"] in hidden:
+            _hidden_from_inspectors(client, f"/download/metric/{m['id']}.csv{search}")
+            continue
         _, rows, fields = _get_csv(client, f"/download/metric/{m['id']}.csv{search}")
         data = metric_view(ctx, manager.registry.metric(m["id"])).data
         assert [(r["series"], r["period"]) for r in rows] == list(zip(data["series"], data["period"])), m["id"]
@@ -161,6 +167,13 @@ def test_inspector_metric_csv_equals_the_suppressed_chart_data(request, who, man
         assert [r["status"] for r in rows] == [s or "" for s in data["status"]], m["id"]
         if rows:
             _check_provenance(rows, fields, store_facts, ctx.la_name)
+
+
+def _hidden_from_inspectors(client, url: str) -> None:
+    """Illustrative counts under the small-numbers rule are not suppressed, so an inspector cannot ask for them."""
+    resp = client.get(url)
+    assert resp.status_code == 404, (url, resp.status_code)
+    assert resp.mimetype != "text/csv", url
 
 
 def _small_counts(rows: list[dict], series: str, unit: str) -> list[dict]:
@@ -188,8 +201,13 @@ def test_inspector_csv_never_shows_a_count_of_1_to_5(small_numbers_db):
     registry = app.server.config["DASHBOARD_MANAGER"].registry
     search = f"?la={SMALL_NUMBERS_LA}"
     staff_small = suppressed = 0
+    hidden = illustrative_counts(app.server.config["DASHBOARD_MANAGER"].snapshot(), registry)
+    assert hidden
     for m in registry.metrics:
         if m.suppression.rule == "none":  # staff FTE and agency percentages: not child counts
+            continue
+        if m.id in hidden:
+            _hidden_from_inspectors(inspector, f"/download/metric/{m.id}.csv{search}")
             continue
         agency_cells = [""]
         for cell in {"category_of_abuse": ["NEG", "EMO", "PHY", "SAB"], "age_band": ["0-4", "5-11", "12-16", "17"]}.get(
