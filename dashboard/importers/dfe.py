@@ -623,6 +623,19 @@ def _pop_note(year: int) -> str:
     return f"Denominator: ONS mid-{year - 1} estimate of children aged 0 to 17."
 
 
+def observation_frame(rows: list[dict]) -> pd.DataFrame:
+    """Rows collected by a reader as a frame of :data:`OBSERVATION_COLUMNS` (missing figures None, not
+    NaN); two rows for the same cell are an error naming them."""
+    frame = pd.DataFrame(rows, columns=OBSERVATION_COLUMNS)
+    for col in ("value", "numerator", "denominator", "published_value"):
+        frame[col] = frame[col].astype(object).where(frame[col].notna(), None)
+    key = ["metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value"]
+    dup = frame[frame.duplicated(key, keep=False)]
+    if not dup.empty:
+        raise ValueError(f"two published observations for the same cell:\n{dup.head(10).to_string()}")
+    return frame
+
+
 def _declared(out: _Rows, data_dir, index, pops, metric) -> None:
     """A metric the registry declares read from a tidy EES file (``published: {reader: ees, ...}``):
     a count as published, a rate per 10,000 over the population, or a percentage of two columns with
@@ -843,13 +856,7 @@ def read_observations(
     _new_placements(out, data_dir, index)
     _workforce(out, data_dir, index)
 
-    rows = pd.DataFrame(out.rows, columns=OBSERVATION_COLUMNS)
-    for col in ("value", "numerator", "denominator", "published_value"):
-        rows[col] = rows[col].astype(object).where(rows[col].notna(), None)
-    key = ["metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value"]
-    dup = rows[rows.duplicated(key, keep=False)]
-    if not dup.empty:
-        raise ValueError(f"two DfE observations for the same cell:\n{dup.head(10).to_string()}")
+    rows = observation_frame(out.rows)
     rows.attrs["lac_disagreements"] = disagreements
 
     used = sorted({k.split("/", 1)[1] for k in rows["source_key"]} | {F_POPULATION})

@@ -42,7 +42,6 @@ from .dfe import (
     F_LAIT_CP,
     F_LAIT_PERFORMANCE,
     F_POPULATION,
-    OBSERVATION_COLUMNS,
 )
 
 #: The LAIT extracts in the tidy layout, in reading order.
@@ -382,13 +381,7 @@ def read_observations(data_dir: Path | str | None = None,
     _lait_rows(out, data_dir, lait, pops, measures(registry))
     _category_rows(out, data_dir, pops)
     _age_rows(out, data_dir)
-    rows = pd.DataFrame(out.rows, columns=OBSERVATION_COLUMNS)
-    for col in ("value", "numerator", "denominator", "published_value"):
-        rows[col] = rows[col].astype(object).where(rows[col].notna(), None)
-    key = ["metric_id", "area_code", "period_end", "agency", "breakdown", "breakdown_value"]
-    dup = rows[rows.duplicated(key, keep=False)]
-    if not dup.empty:
-        raise ValueError(f"two observations for the same cell:\n{dup.head(10).to_string()}")
+    rows = dfe.observation_frame(out.rows)
     used = sorted({k.split("/", 1)[1] for k in rows["source_key"]})
     return rows, dfe.sources(data_dir, used)
 

@@ -322,8 +322,7 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
         resp.headers["Cache-Control"] = "no-store"
         return resp
 
-    @server.get("/download/metric/<metric_id>.csv")
-    def download_metric(metric_id: str):
+    def _metric_download(metric_id: str, make_csv, prefix: str = "") -> Response:
         ctx = _download_context()
         if isinstance(ctx, Response):
             return ctx
@@ -331,20 +330,17 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
         if m is None:
             return Response("Unknown metric", status=404, mimetype="text/plain")
         _audit_download(ctx)
-        return _csv(metric_csv(ctx, m), f"{m.id}_{ctx.la['old_code'] or ctx.la_code}.csv")
+        return _csv(make_csv(ctx, m), f"{prefix}{m.id}_{ctx.la['old_code'] or ctx.la_code}.csv")
+
+    @server.get("/download/metric/<metric_id>.csv")
+    def download_metric(metric_id: str):
+        return _metric_download(metric_id, metric_csv)
 
     @server.get("/download/compare/<metric_id>.csv")
     def download_compare(metric_id: str):
         """One metric across the chosen authorities; those outside the viewer's access are left out
         (views.compare_codes checks each against the link's scope)."""
-        ctx = _download_context()
-        if isinstance(ctx, Response):
-            return ctx
-        m = ctx.registry.get(metric_id)
-        if m is None:
-            return Response("Unknown metric", status=404, mimetype="text/plain")
-        _audit_download(ctx)
-        return _csv(compare_csv(ctx, m), f"compare_{m.id}_{ctx.la['old_code'] or ctx.la_code}.csv")
+        return _metric_download(metric_id, compare_csv, "compare_")
 
     @server.get("/download/scorecard.csv")
     def download_scorecard():
