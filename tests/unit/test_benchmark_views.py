@@ -153,7 +153,7 @@ def test_category_view_has_every_year_and_the_comparators(snap, registry):
 
 def test_the_framework_setting_changes_what_the_overview_shows(snap, registry):
     from dashboard.pages import overview
-    from tests.conftest import walk
+    from tests.helpers import walk
 
     import json
 
