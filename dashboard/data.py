@@ -198,12 +198,27 @@ class Snapshot:
 
 
 _lock = threading.Lock()
-_cache: dict[tuple[str, int], Snapshot] = {}
+_cache: dict[tuple[str, int, str], Snapshot] = {}
 
 
 def current_version_id(engine: Engine) -> int | None:
     with engine.connect() as c:
         return c.execute(select(func.max(store.DataVersion.id))).scalar()
+
+
+def current_version_stamp(engine: Engine) -> tuple[int, str] | None:
+    """The current data version's id and a stamp of it (when it was made, and from what).
+
+    An id alone does not name a version for ever: a database dropped and built again starts at 1
+    again, and a cache keyed by the id alone (Redis keeps keys across restarts) would hand out the
+    old database's data. The stamp makes the key unique to this very version.
+    """
+    with engine.connect() as c:
+        row = c.execute(select(store.DataVersion.id, store.DataVersion.created_at, store.DataVersion.fingerprint)
+                        .order_by(store.DataVersion.id.desc()).limit(1)).first()
+    if row is None:
+        return None
+    return row[0], f"{row[1].isoformat() if row[1] else ''}/{row[2] or ''}"
 
 
 def _frame(result, columns: list[str]) -> pd.DataFrame:
@@ -275,16 +290,18 @@ class DataManager:
 
     def snapshot(self) -> Snapshot:
         """The current version's snapshot, loaded once per version per process."""
-        version = current_version_id(self.engine)
-        if version is None:
+        current = current_version_stamp(self.engine)
+        if current is None:
             raise NoData("the store is empty: run `python -m dashboard build`")
-        key = (self.settings.database_url, version)
+        version, stamp = current
+        key = (self.settings.database_url, version, stamp)
         snap = _cache.get(key)
         if snap is None:
             with _lock:
                 snap = _cache.get(key)
                 if snap is None:
-                    snap = self._shared_get(version) or self._shared_put(version, _load(self.engine, version))
+                    snap = self._shared_get(version, stamp) or self._shared_put(version, stamp,
+                                                                                  _load(self.engine, version))
                     for old in [k for k in _cache if k[0] == key[0]]:
                         del _cache[old]
                     _cache[key] = snap
@@ -302,26 +319,28 @@ class DataManager:
         client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         return RedisCache(host=client, key_prefix="sgdash:", default_timeout=24 * 3600)
 
-    def _shared_key(self, version: int) -> str:
-        # Keyed by database and data version: a new version is a new key, so no worker reads stale data.
-        return "snapshot:" + hashlib.sha256(self.settings.database_url.encode()).hexdigest()[:16] + f":{version}"
+    def _shared_key(self, version: int, stamp: str) -> str:
+        # Keyed by database, data version and its stamp: a new version, or a database built again from
+        # nothing whose ids start again at 1, is a new key, so no worker reads stale data.
+        digest = hashlib.sha256(f"{self.settings.database_url}\n{stamp}".encode()).hexdigest()[:24]
+        return f"snapshot:{digest}:{version}"
 
-    def _shared_get(self, version: int) -> Snapshot | None:
+    def _shared_get(self, version: int, stamp: str) -> Snapshot | None:
         if self.shared_cache is None:
             return None
         try:
-            parts = self.shared_cache.get(self._shared_key(version))
+            parts = self.shared_cache.get(self._shared_key(version, stamp))
         except Exception as exc:  # noqa: BLE001 - a cache outage must not take the dashboard down
             log.warning("shared cache unavailable (%s); loading from the database", exc)
             return None
         return Snapshot(**parts) if parts else None
 
-    def _shared_put(self, version: int, snap: Snapshot) -> Snapshot:
+    def _shared_put(self, version: int, stamp: str, snap: Snapshot) -> Snapshot:
         if self.shared_cache is not None:
             parts = {k: getattr(snap, k) for k in ("version_id", "version_label", "built_at", "frame", "areas",
                                                    "neighbours", "sources", "flags", "targets")}
             try:
-                self.shared_cache.set(self._shared_key(version), parts)
+                self.shared_cache.set(self._shared_key(version, stamp), parts)
             except Exception as exc:  # noqa: BLE001
                 log.warning("could not write the shared cache: %s", exc)
         return snap

@@ -40,14 +40,12 @@ def test_the_shared_cache_serves_another_worker_from_redis(sqlite_db, registry, 
     client = redis.Redis.from_url(redis_url)
     existing = set(client.keys("sgdash:*"))
     settings = dataclasses.replace(sqlite_db.settings, redis_url=redis_url)
-    prefix = None
     try:
         one = DataManager(settings)
         snap = one.snapshot()
         new = set(client.keys("sgdash:*")) - existing
         mine = [k for k in new if k.decode().endswith(f":{snap.version_id}")]
         assert len(mine) == 1, new
-        prefix = mine[0].rsplit(b":", 1)[0]
 
         # another worker: nothing in its memory, and it must not read the snapshot from the database
         monkeypatch.setattr(data_module, "_cache", {})
@@ -71,13 +69,46 @@ def test_the_shared_cache_serves_another_worker_from_redis(sqlite_db, registry, 
             other.snapshot()
         monkeypatch.setattr(data_module, "_load", real_load)
         assert other.snapshot().version_id == rep.version_id
-        assert client.exists(prefix + f":{rep.version_id}".encode())
+        newer = set(client.keys("sgdash:*")) - existing - set(mine)
+        assert [k for k in newer if k.decode().endswith(f":{rep.version_id}")]
         assert client.exists(mine[0])  # the old version's entry is a different key, left as it was
     finally:
-        if prefix is not None:
-            for key in client.scan_iter(match=prefix + b":*"):
-                client.delete(key)
+        for key in set(client.keys("sgdash:*")) - existing:
+            client.delete(key)
         client.close()
+
+
+def test_a_database_built_again_from_nothing_is_not_served_from_the_old_cache(databases, redis_url, monkeypatch):
+    """Version ids start again at 1 when a database is built anew; Redis keeps keys across that, so
+    a key of database and id alone handed out the old database's data (seen on the PostgreSQL tier)."""
+    import redis
+
+    from dashboard.build import build
+
+    client = redis.Redis.from_url(redis_url)
+    existing = set(client.keys("sgdash:*"))
+    db = databases.sqlite("rebuilt-from-nothing")
+    settings = dataclasses.replace(db.settings, redis_url=redis_url)
+    try:
+        first = DataManager(settings).snapshot()
+        assert first.version_id == max_version(db.engine)
+        # the same database URL, dropped and built again: its first version has an id seen before
+        forget_engine(db.url)
+        for suffix in ("", "-wal", "-shm"):
+            db.path.with_name(db.path.name + suffix).unlink(missing_ok=True)
+        monkeypatch.setattr(data_module, "_cache", {})  # a worker started after the rebuild
+        build(settings)
+        rebuilt_id = max_version(db.engine)
+        with store.Session(db.engine) as s:
+            made = s.get(store.DataVersion, rebuilt_id).created_at
+        assert rebuilt_id <= first.version_id  # ids start again
+        got = DataManager(settings).snapshot()
+        assert got.built_at == made != first.built_at  # this database's version, not the cached one
+    finally:
+        for key in set(client.keys("sgdash:*")) - existing:
+            client.delete(key)
+        client.close()
+        databases.release(db)
 
 
 def test_sqlite_runs_in_wal_mode_with_synchronous_full(sqlite_db):
