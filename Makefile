@@ -17,7 +17,11 @@ VENV ?= .venv
 PY = $(VENV)/bin/python
 PIP = $(PY) -m pip
 PIP_FLAGS = -q --disable-pip-version-check --no-input
-PYTEST_FLAGS ?= -q
+# The suite runs in parallel with pytest-xdist, one worker per core (PYTEST_WORKERS=0 runs it in one process).
+# Tests of one module stay together (loadscope: the browser tier shares a server and a browser per module);
+# each worker has its own ports and, on the PostgreSQL tier, its own database (tests/conftest.py).
+PYTEST_WORKERS ?= auto
+PYTEST_FLAGS ?= -q -n $(PYTEST_WORKERS) --dist loadscope
 RUN_STAMP = $(VENV)/.installed-run
 TEST_STAMP = $(VENV)/.installed-test
 

@@ -75,9 +75,40 @@ def make_test_settings(instance_dir: Path, env: dict[str, str] | None = None) ->
     return load_settings(source)
 
 
+def xdist_worker() -> int | None:
+    """This process's pytest-xdist worker number (``gw3`` -> 3), or None outside a worker."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "")
+    return int(name[2:]) if name.startswith("gw") and name[2:].isdigit() else None
+
+
+def _worker_database(url: str, worker: int) -> str:
+    """A PostgreSQL database of its own for one xdist worker: ``<name>_gw<N>`` on the same server,
+    created when missing, so that workers never wipe or build each other's tables."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_gw{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        if c.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first() is None:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     instance_dir = Path(tempfile.mkdtemp(prefix="dashboard-test-instance-"))
     _session_state["tmp_dirs"].append(instance_dir)  # type: ignore[union-attr]
+    worker = xdist_worker()
+    if worker is not None:
+        # Each worker is a process of its own: its own ports for dash.testing's servers (they count up
+        # from one fixed number in every process) and, on the PostgreSQL tier, its own database.
+        from dash.testing.application_runners import BaseDashRunner
+
+        BaseDashRunner._next_port += 1000 * (worker + 1)
+        if os.environ.get(TEST_DATABASE_ENV):
+            os.environ[TEST_DATABASE_ENV] = _worker_database(os.environ[TEST_DATABASE_ENV], worker)
     settings = make_test_settings(instance_dir)
     _session_state["saved_env"] = {
         key: os.environ.get(key) for key in ("DASHBOARD_INSTANCE_DIR", "DATABASE_URL")
