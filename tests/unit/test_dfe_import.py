@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import re
 import shutil
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -727,15 +726,3 @@ def test_an_unreadable_cell_is_reported_with_file_and_column(tmp_path):
         dfe.read_population(tmp_path)
     message = str(info.value)
     assert dfe.F_POPULATION in message and "population_estimate" in message and "12 million" in message
-
-
-def test_readers_are_fast():
-    dfe._csv_cached.cache_clear()
-    dfe._area_index_cached.cache_clear()
-    t0 = time.perf_counter()
-    dfe.read_areas(DATA)
-    dfe.read_population(DATA)
-    dfe.read_stat_neighbours(DATA)
-    dfe.read_observations(DATA)
-    seconds = time.perf_counter() - t0
-    assert seconds < 10, f"reading the DfE files took {seconds:.1f} s"

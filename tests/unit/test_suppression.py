@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -501,26 +500,21 @@ def test_headline_cells_name_a_partition_breakdown(registry):
 def real(snap, registry):
     frame_ = snap.frame
     before = frame_.copy(deep=True)
-    timings = []
-    for _ in range(3):  # the best of three: the time the function takes, not the machine's load
-        start = time.perf_counter()
-        out = suppress_for_external(frame_, registry)
-        timings.append(time.perf_counter() - start)
-    return frame_, before, out, min(timings)
+    # Its speed is measured by the benchmarks (benchmarks/), never asserted here: a timed assertion in a
+    # unit test fails on a busy machine and proves nothing on a quiet one.
+    return frame_, before, suppress_for_external(frame_, registry)
 
 
 def test_real_frame_has_no_small_count_left(real, registry):
-    frame_, before, out, seconds = real
+    frame_, before, out = real
     units = {m.id: m.unit for m in registry.metrics}
     assert len(out) == len(frame_) > 30000
     assert small_shown(out, units, registry).empty
     pd.testing.assert_frame_equal(frame_, before)  # the shared snapshot is not touched
-    print(f"suppress_for_external on {len(frame_)} rows: {seconds:.3f} s")
-    assert seconds < 2.0
 
 
 def test_real_frame_publisher_symbols_kept_and_only_open_rows_changed(real):
-    frame_, _, out, _ = real
+    frame_, _, out = real
     changed = (out["status"] != frame_["status"]).to_numpy()
     # DfE has already suppressed every child count of 1 to 5 in its files, and workforce FTE is exempt,
     # so on today's data nothing may change at all; whatever does change must have been open.
@@ -533,7 +527,7 @@ def test_real_frame_publisher_symbols_kept_and_only_open_rows_changed(real):
 
 def test_real_frame_workforce_fte_is_not_suppressed(real):
     """Workforce figures count staff FTE, not children; DfE publishes them openly and so do we."""
-    frame_, _, out, _ = real
+    frame_, _, out = real
     small = (frame_["metric_id"] == "sw_agency_rate") & frame_["numerator"].between(1, 5) & (frame_["status"] == "")
     assert small.any(), "expected some authority with 1 to 5 agency FTE"
     pd.testing.assert_frame_equal(out[small], frame_[small])
@@ -545,7 +539,7 @@ def test_real_thurrock_2017_sexual_abuse_count_of_12_stays(real, dfe):
     # and a count above 5 is shown to external viewers, with the publisher's note.
     (cell,) = [r["value"] for r in dfe.rows(dfe.F_CP_CATEGORY)
                if r["measure_code"] == "D4_Sexual_Initial" and r["la_code"] == "883" and r["time_period"] == "2017"]
-    frame_, _, out, _ = real
+    frame_, _, out = real
     sel = ((out["metric_id"] == "cp_by_category") & (out["area_code"] == THURROCK) & (out["period_end"] == P2017)
            & (out["breakdown"] == "category_of_abuse") & (out["breakdown_value"] == "SAB"))
     assert sel.sum() == 1
@@ -676,7 +670,7 @@ def test_notes_of_metrics_outside_the_rule_are_kept():
 
 def test_real_thurrock_2017_unborn_share_is_suppressed(real):
     """The shipped seed figure: 1% unborn of the children on a plan reveals about 3 children."""
-    frame_, _, out, _ = real
+    frame_, _, out = real
     sel = ((out["metric_id"] == "cp_by_gender") & (out["area_code"] == THURROCK) & (out["period_end"] == P2017))
     got = out[sel].set_index("breakdown_value")
     before = frame_[sel].set_index("breakdown_value")
