@@ -165,17 +165,18 @@ def scorecard(ctx: Context, all_metrics: bool = False) -> list[ScorecardRow]:
 SPC_MIN_VALUES = 2
 
 
-def series_spc(metric: Metric, series: pd.DataFrame, target: float | None) -> SpcResult | None:
+def series_spc(metric: Metric, series: pd.DataFrame, target: float | None, **options) -> SpcResult | None:
     """SPC (XmR, Making Data Count) of one cell's series, oldest first, or None with fewer than
     :data:`SPC_MIN_VALUES` values. A suppressed or missing value is skipped, never read: for external
-    viewers the series is already the suppressed one, so no suppressed figure reaches the limits."""
+    viewers the series is already the suppressed one, so no suppressed figure reaches the limits.
+    ``options`` go to :func:`dashboard.analysis.spc.spc` (``fix_after``, ``rebase_at``, ``screen_outliers``)."""
     if series is None or series.empty:
         return None
     s = series.sort_values("period_end")
     values = [None if (st or pd.isna(v)) else float(v) for v, st in zip(s["value"], s["status"].fillna(""))]
     if sum(v is not None for v in values) < SPC_MIN_VALUES:
         return None
-    return spc(values, list(s["period_end"]), direction=metric.polarity.value, target=target)
+    return spc(values, list(s["period_end"]), direction=metric.polarity.value, target=target, **options)
 
 
 def spc_note(result: SpcResult | None, series: pd.DataFrame | None) -> str:
