@@ -16,7 +16,7 @@ from .analysis.spc import MIN_POINTS, POINT_TYPE_WORDS, RULE_WORDS, SpcResult
 from .analysis.series import cell_series
 from .figures import spc_figure
 from .formatting import value_text
-from .registry import Metric, Polarity
+from .registry import Metric, Polarity, Unit
 from .views import Context, MetricView, metric_view, scorecard, series_spc, spc_note
 
 TRIAL_LABEL = f"Trial limits (fewer than {MIN_POINTS} points)"
@@ -114,6 +114,7 @@ class MetricSpc:
     illustrative: bool = False
     title: str = ""
     summary: list[str] = field(default_factory=list)
+    withheld: str = ""  # why the published view does not draw the chart ("" when it does)
 
     @property
     def variation(self) -> tuple[str, str]:
@@ -132,7 +133,7 @@ class MetricSpc:
     def table(self) -> pd.DataFrame:
         """One row per point: what the chart draws, in words (the chart's table equivalent)."""
         cols = ["period", "period_end", "value", "class", "rule", "mean", "lower_limit", "upper_limit", "limits"]
-        if self.result is None:
+        if self.result is None or self.withheld:
             return pd.DataFrame(columns=cols)
         m = self.metric
         groups = self.result.groups
@@ -155,7 +156,8 @@ class MetricSpc:
     @cached_property
     def figure(self) -> dict:
         return spc_figure(self.metric, self.result, self.labels, self.title, target=self.target,
-                          styles=POINT_STYLES, trial_label=TRIAL_LABEL) if self.result is not None else {}
+                          styles=POINT_STYLES, trial_label=TRIAL_LABEL) \
+            if self.result is not None and not self.withheld else {}
 
 
 def _summary(metric: Metric, result: SpcResult, labels: dict, target: float | None) -> list[str]:
@@ -189,6 +191,17 @@ def _summary(metric: Metric, result: SpcResult, labels: dict, target: float | No
     return out
 
 
+WITHHELD = ("The published view does not draw this chart: its centre line or limits would show a number from 1 "
+            "to 5 on a count of children, which DfE's small-numbers rule keeps out of published figures. The "
+            "icons above are not affected.")
+
+
+def small_lines(result: SpcResult) -> bool:
+    """True when a centre line or limit of any limit group would show as 1 to 5 (rounded)."""
+    return any(x is not None and 0.5 <= x < 5.5
+               for g in result.groups for x in (g.mean, g.lower_limit, g.upper_limit, g.near_lower, g.near_upper))
+
+
 def metric_spc(ctx: Context, metric: Metric, view: MetricView | None = None) -> MetricSpc:
     """SPC of the series the metric page's trend shows (its cell), against the target in force for
     its latest period. Memoised per data version and view."""
@@ -209,10 +222,17 @@ def metric_spc(ctx: Context, metric: Metric, view: MetricView | None = None) -> 
         title = f"SPC chart (XmR): {metric.short_title}, {name}"
         if result is not None and result.trial:
             title += f". {TRIAL_LABEL}"
+        summary = _summary(metric, result, labels, target) if result else []
+        # Suppressed values never reach an external viewer's SPC (the series is the suppressed one); and
+        # on a count of children under the small-numbers rule, no line that reads as 1 to 5 is shown.
+        withheld = WITHHELD if (ctx.external and result is not None and metric.unit is Unit.COUNT
+                                and metric.suppression.rule == "small_numbers" and small_lines(result)) else ""
+        if withheld:
+            summary = [t for t in summary if not t.startswith("Centre line")]
         return MetricSpc(metric=metric, cell=view.cell, result=result, labels=labels, target=target,
                          note=spc_note(result, series),
                          illustrative=bool(series["illustrative"].any()) if not series.empty else False,
-                         title=title, summary=_summary(metric, result, labels, target) if result else [])
+                         title=title, summary=summary, withheld=withheld)
 
     return ctx.snap.memo(key, compute)
 

@@ -70,6 +70,9 @@ def spc_section(ctx: Context, view: MetricView) -> html.Section:
                                 + (" Long dashes: the target." if sv.target is not None else ""))],
                      className="spc-legend small", id="spc-legend", **{"aria-label": "Legend of the SPC chart"})
     summary = html.Ul([html.Li(t) for t in sv.summary], className="spc-summary", id="spc-summary")
+    if sv.withheld:
+        return html.Section([head, intro, icons, summary, html.P(sv.withheld, id="spc-withheld")],
+                            className="metric-spc", id="spc")
     cols = [("period", "Period"), ("value", "Value"), ("class", "Class (shape)"), ("rule", "Signal"),
             ("mean", "Mean"), ("lower_limit", "Lower limit"), ("upper_limit", "Upper limit"), ("limits", "Limits")]
     table = data_table(sv.table, f"SPC chart as a table: {metric.short_title}", cols, row_header="period",

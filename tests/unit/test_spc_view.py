@@ -201,3 +201,26 @@ def test_spc_json_shape():
     assert "groups" not in d
     assert set(d["points"][0]) >= {"period", "value", "point_type", "rule"}
     assert len(d["limit_groups"]) == 1 and d["limit_groups"][0]["trial"] is True
+
+
+def test_published_view_draws_no_small_line_on_a_count(manager, snap):
+    """An inspector's SPC chart of a count of children shows no centre line or limit of 1 to 5."""
+    from dashboard.registry import Unit
+    from dashboard.spc_view import small_lines
+
+    ctx = _ctx(manager, snap, la=CITY_OF_LONDON, external=True)
+    staff = _ctx(manager, snap, la=CITY_OF_LONDON)
+    withheld = 0
+    for metric in ctx.registry.metrics:
+        view = metric_spc(ctx, metric)
+        if view.result is None:
+            continue
+        governed = metric.unit is Unit.COUNT and metric.suppression.rule == "small_numbers"
+        if governed and small_lines(view.result):
+            withheld += 1
+            assert view.withheld and view.figure == {} and view.table.empty, metric.id
+            assert not any(t.startswith("Centre line") for t in view.summary), metric.id
+            assert metric_spc(staff, staff.registry.metric(metric.id)).figure, metric.id  # staff see the chart
+        else:
+            assert not view.withheld, metric.id
+    assert withheld, "expected a City of London count whose SPC lines are small"
