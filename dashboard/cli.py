@@ -101,7 +101,7 @@ def cmd_scorecard(args) -> int:
     if args.format == "json":
         json.dump({"area": {"code": area["code"], "old_code": area["old_code"], "name": area["name"]},
                    "as_of": args.as_of.isoformat() if args.as_of else None, "data_version": snap.version_id,
-                   "metrics": records}, sys.stdout, indent=2, default=str)
+                   "metrics": [spc_nested(r) for r in records]}, sys.stdout, indent=2, default=str)
         print()
     elif args.format == "csv":
         from .exports import records_csv
@@ -112,14 +112,15 @@ def cmd_scorecard(args) -> int:
     else:
         print(f"{area['name']} ({area['old_code']}, {area['code']}) - data version {snap.version_id}"
               + (f" - as of {args.as_of.isoformat()}" if args.as_of else ""))
-        table = [["id", "title", "period", "value", "numerator", "denominator", "target", "RAG", "rank", "band"]]
+        table = [["id", "title", "period", "value", "numerator", "denominator", "target", "RAG", "rank", "band",
+                  "SPC variation", "SPC assurance"]]
         for r in rows:
             val = r.status_symbol if r.value is None and r.status_symbol else number(r.value, _dec(r.metric_id))
             table.append([r.metric_id, r.short_title, r.period_label or "-", val or "-",
                           number(r.numerator, 0) or "-", number(r.denominator, 0) or "-",
                           ("" if r.target is None else f"{r.target:g}") + ("*" if r.target_illustrative else "") or "-",
                           r.rag.label, f"{r.rank}/{r.rank_of}" if r.rank is not None else "-",
-                          r.quartile_band or "-"])
+                          r.quartile_band or "-", *spc_words(r)])
         widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
         for i, row in enumerate(table):
             print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
@@ -128,6 +129,26 @@ def cmd_scorecard(args) -> int:
         if any(r.target_illustrative for r in rows):
             print("* illustrative target (an example, not one set by the partnership)")
     return 0
+
+
+def spc_nested(record: dict) -> dict:
+    """A scorecard record for JSON: the SPC fields as ``"spc": {"variation", "assurance", "trial"}``."""
+    out = {k: v for k, v in record.items() if not k.startswith("spc_")}
+    out["spc"] = {"variation": record.get("spc_variation"), "assurance": record.get("spc_assurance"),
+                  "trial": record.get("spc_trial")}
+    return out
+
+
+def spc_words(row) -> list[str]:
+    """The SPC icons of a scorecard row as shape and word, for the table."""
+    from .registry import get_registry
+    from .spc_view import assurance_icon, variation_icon
+
+    metric = get_registry(load_settings().registry_path).get(row.metric_id)
+    v = variation_icon(row.spc_variation)
+    a = assurance_icon(row.spc_assurance, metric, row.spc_variation is not None)
+    trial = " (trial)" if row.spc_trial else ""
+    return [f"{v[0]} {v[1]}{trial}", f"{a[0]} {a[1]}"]
 
 
 def _dec(metric_id: str) -> int:
@@ -509,6 +530,10 @@ def make_parser() -> argparse.ArgumentParser:
     d.add_argument("--months", type=int, default=12, help="the window compared with the one before (default 12)")
     d.add_argument("--format", choices=["table", "csv", "json"], default="table")
     d.set_defaults(func=cmd_demand)
+
+    from .spc_cli import add_command as add_spc_command
+
+    add_spc_command(sub)
 
     a = sub.add_parser("areas", help="list the local authorities and their codes")
     a.set_defaults(func=cmd_areas)

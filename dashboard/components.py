@@ -94,3 +94,13 @@ def figure_card(*, graph_id: str, figure: dict, caption: str, table, download_hr
 def as_at_line(as_at: str, version_id: int, extra: str = "") -> html.P:
     return html.P([html.Strong("Data as at: "), as_at, f" · data version {version_id}", extra], className="as-at",
                   id="as-at")
+
+
+def spc_chip(kind: str, key: str | None, shape: str, words: str, title: str = "") -> html.Span:
+    """An SPC icon (``kind`` "variation" or "assurance") as a shape and a word, never colour alone; the
+    full wording on hover and for screen readers."""
+    label = f"SPC {kind}: {words}" + (f". {title}" if title else "")
+    return html.Span([html.Span(shape, className="spc-shape", **{"aria-hidden": "true"}),
+                      html.Span(words, className="spc-word"),
+                      html.Span(f" ({kind})", className="visually-hidden")],
+                     className=f"spc spc-{kind} spc-{key or 'none'}", title=label)

@@ -453,3 +453,73 @@ def projection_figure(title: str, y_title: str, observed: list[tuple[str, float 
                      "y": [target] * len(xs), "line": {"color": "#D4351C", "width": 1.5, "dash": "dash"},
                      "hoverinfo": "skip"})
     return {"data": data, "layout": layout}
+
+
+def spc_figure(metric: Metric, result, labels: dict, title: str, *, target: float | None = None,
+               styles: dict, trial_label: str) -> dict:
+    """An XmR (SPC) chart from a :class:`dashboard.analysis.spc.SpcResult`: the values as a line, each
+    point marked by its class with a shape and a colour (``styles``: point type -> (symbol, colour,
+    legend words)), the centre line, the process limits (named ``trial_label`` when they are trial
+    limits), the near limits (off until chosen in the legend) and the target. Limit groups are drawn
+    apart, with a gap where the limits were rebased."""
+    layout = base_layout(title, _axis_title(metric))
+    layout["hovermode"] = "closest"
+    layout["yaxis"]["rangemode"] = "normal"
+    points = list(result.points)
+    xs = [labels.get(p.period, str(p.period)) for p in points]
+    layout["xaxis"]["categoryorder"] = "array"
+    layout["xaxis"]["categoryarray"] = xs
+    fmt = f".{metric.decimals}f"
+    suffix = "%" if metric.unit is Unit.PERCENT else ""
+    traces: list[dict] = [{
+        "type": "scatter", "mode": "lines", "name": "Values", "x": xs, "y": [p.value for p in points],
+        "line": {"color": "#B1B4B6", "width": 2}, "hoverinfo": "skip", "showlegend": False,
+    }]
+
+    def stepped(attr: str) -> tuple[list, list]:
+        x, y = [], []
+        for g in result.groups:
+            for p in points[g.start:g.end + 1]:
+                x.append(labels.get(p.period, str(p.period)))
+                y.append(getattr(p, attr))
+            x.append(x[-1])
+            y.append(None)  # a gap between limit groups
+        return x, y
+
+    all_trial = all(g.trial for g in result.groups)
+    has_limits = any(g.lower_limit is not None for g in result.groups)
+    x, y = stepped("mean")
+    traces.append({"type": "scatter", "mode": "lines", "name": "Centre line (mean)", "x": x, "y": y,
+                   "line": {"color": "#0B0C0C", "width": 2},
+                   "hovertemplate": f"Mean %{{y:{fmt}}}{suffix}<extra></extra>"})
+    if has_limits:
+        name = trial_label if all_trial else "Process limits"
+        for i, attr in enumerate(("upper_limit", "lower_limit")):
+            x, y = stepped(attr)
+            traces.append({"type": "scatter", "mode": "lines", "name": name, "legendgroup": "limits",
+                           "showlegend": i == 0, "x": x, "y": y,
+                           "line": {"color": "#3D3D3D", "width": 2, "dash": "dash" if not all_trial else "dot"},
+                           "hovertemplate": f"{'Upper' if i == 0 else 'Lower'} limit %{{y:{fmt}}}{suffix}"
+                                            "<extra></extra>"})
+        for i, attr in enumerate(("near_upper", "near_lower")):
+            x, y = stepped(attr)
+            traces.append({"type": "scatter", "mode": "lines", "name": "Near limits (two thirds of the way)",
+                           "legendgroup": "near", "showlegend": i == 0, "visible": "legendonly", "x": x, "y": y,
+                           "line": {"color": "#6F777B", "width": 1, "dash": "dot"}, "hoverinfo": "skip"})
+    if target is not None:
+        traces.append({"type": "scatter", "mode": "lines", "name": "Target", "x": [xs[0], xs[-1]],
+                       "y": [target, target], "line": {"color": PALETTE["target"], "width": 2, "dash": "longdash"},
+                       "hovertemplate": f"Target %{{y:{fmt}}}{suffix}<extra></extra>"})
+    for point_type, (symbol, colour, words) in styles.items():
+        mine = [(x_, p) for x_, p in zip(xs, points) if p.point_type == point_type]
+        if not mine:
+            continue
+        traces.append({"type": "scatter", "mode": "markers", "name": words, "x": [x_ for x_, _ in mine],
+                       "y": [p.value for _, p in mine],
+                       "marker": {"size": 11, "color": colour, "symbol": symbol,
+                                  "line": {"color": "#FFFFFF", "width": 1}},
+                       "customdata": [[p.words] for _, p in mine],
+                       "hovertemplate": f"%{{x}}: %{{y:{fmt}}}{suffix}<br>%{{customdata[0]}}<extra></extra>"})
+    layout["legend"] = {"orientation": "h", "y": -0.22, "x": 0}
+    layout["margin"]["b"] = 90
+    return {"data": traces, "layout": layout}

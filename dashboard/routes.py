@@ -12,7 +12,7 @@ from .registry import Registry
 
 @dataclass(frozen=True)
 class PageMatch:
-    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand"
+    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand", "spc"
     params: dict = field(default_factory=dict)
 
 
@@ -25,6 +25,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/compare/<metric>", "compare"),  # one metric across authorities (?with=882,884)
     ("/search", "search"),  # metric search results (?q=words)
     ("/demand", "demand"),
+    ("/spc", "spc"),  # the SPC summary grid: variation against assurance
 )
 
 

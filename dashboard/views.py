@@ -15,6 +15,7 @@ from .analysis.benchmark import Placing, Quartiles, national_pool, place, quarti
 from .analysis.benchmark import quartiles as pool_quartiles
 from .analysis.scorecard import ScorecardRow, build_scorecard, scorecard_row
 from .analysis.series import ENGLAND, cell_series, headline_cell, neighbour_median
+from .analysis.spc import SpcResult, spc
 from .data import Snapshot
 from .exports import frame_csv
 from .figures import chart_data, trend_figure
@@ -152,9 +153,50 @@ def scorecard(ctx: Context, all_metrics: bool = False) -> list[ScorecardRow]:
     def build() -> list[ScorecardRow]:
         reg = ctx.registry.model_copy(update={"metrics": metrics})
         rows = build_scorecard(reg, ctx.snap.rows, ctx.la_code, ctx.state.as_of)
-        return [with_benchmark(ctx, ctx.registry.metric(r.metric_id), r) for r in rows]
+        return [with_spc(ctx, m, with_benchmark(ctx, m, r))
+                for m, r in ((ctx.registry.metric(r.metric_id), r) for r in rows)]
 
     return ctx.snap.memo(("scorecard", ctx.la_code, ctx.state.as_of, ctx.state.sn, ids, targets), build)
+
+
+# --------------------------------------------------------------------------- SPC
+
+#: SPC needs at least this many values in a series (one value has no variation to measure).
+SPC_MIN_VALUES = 2
+
+
+def series_spc(metric: Metric, series: pd.DataFrame, target: float | None, **options) -> SpcResult | None:
+    """SPC (XmR, Making Data Count) of one cell's series, oldest first, or None with fewer than
+    :data:`SPC_MIN_VALUES` values. A suppressed or missing value is skipped, never read: for external
+    viewers the series is already the suppressed one, so no suppressed figure reaches the limits.
+    ``options`` go to :func:`dashboard.analysis.spc.spc` (``fix_after``, ``rebase_at``, ``screen_outliers``)."""
+    if series is None or series.empty:
+        return None
+    s = series.sort_values("period_end")
+    values = [None if (st or pd.isna(v)) else float(v) for v, st in zip(s["value"], s["status"].fillna(""))]
+    if sum(v is not None for v in values) < SPC_MIN_VALUES:
+        return None
+    return spc(values, list(s["period_end"]), direction=metric.polarity.value, target=target, **options)
+
+
+def spc_note(result: SpcResult | None, series: pd.DataFrame | None) -> str:
+    """Why a series has no SPC icons ("" when it has them)."""
+    if result is not None:
+        return ""
+    if series is None or series.empty:
+        return "No data"
+    return f"Not enough data: SPC needs at least {SPC_MIN_VALUES} values"
+
+
+def with_spc(ctx: Context, metric: Metric, row: ScorecardRow) -> ScorecardRow:
+    """The scorecard row with the SPC icons of its headline cell's series (the cell the row shows)."""
+    rows = ctx.rows(metric.id)
+    series = cell_series(rows, row.agency, row.breakdown, row.breakdown_value) if not rows.empty else rows
+    result = series_spc(metric, series, row.target)
+    if result is None:
+        return replace(row, spc_note=spc_note(result, series))
+    return replace(row, spc_variation=result.variation.key if result.variation else None,
+                   spc_assurance=result.assurance.key if result.assurance else None, spc_trial=result.trial)
 
 
 # --------------------------------------------------------------------------- benchmarks

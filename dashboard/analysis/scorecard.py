@@ -52,6 +52,12 @@ class ScorecardRow:
     vs_neighbours: str | None = None  # better / worse / same (higher / lower / same when neutral)
     vs_england: str | None = None
     benchmark_note: str = ""  # why there is no rank ("" when there is one)
+    # SPC (dashboard.views.with_spc): the variation and assurance icon keys of the headline cell's series
+    # (dashboard/analysis/spc.py), whether its latest limits are trial limits, and why there is none.
+    spc_variation: str | None = None
+    spc_assurance: str | None = None
+    spc_trial: bool | None = None
+    spc_note: str = ""
 
     def as_record(self) -> dict:
         """Flat, JSON-friendly fields for exports and the command line."""
@@ -81,6 +87,9 @@ class ScorecardRow:
             "vs_neighbour_median": self.vs_neighbours,
             "vs_england": self.vs_england,
             "benchmark_note": self.benchmark_note or None,
+            "spc_variation": self.spc_variation,
+            "spc_assurance": self.spc_assurance,
+            "spc_trial": self.spc_trial,
             "illustrative": self.illustrative,
             "source": self.source_title,
         }

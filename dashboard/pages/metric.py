@@ -12,7 +12,8 @@ from ..formatting import value_text
 from ..registry import POLARITY_WORDS, Metric, Unit
 from ..state import COMPARATOR_LABELS, COMPARATORS
 from ..views import BAND_WORDS, Context, MetricView, cell_label, comparison_view, metric_view, ordinal
-from ..components import chart_data_table, data_table, figure_card, illustrative_badge, rag_chip
+from ..components import chart_data_table, data_table, figure_card, illustrative_badge, rag_chip, spc_chip
+from ..spc_view import POINT_STYLES, TRIAL_LABEL, metric_spc
 from .common import shell
 
 
@@ -36,6 +37,54 @@ def trend_card(ctx: Context, view: MetricView) -> html.Figure:
                        table=chart_data_table(metric, view.data, f"Data behind the chart: {metric.title}",
                                               id="metric-table"),
                        download_href=download_href(ctx, metric, view), illustrative=view.illustrative)
+
+
+def spc_section(ctx: Context, view: MetricView) -> html.Section:
+    """Is it changing? The SPC (XmR) chart of the series the trend shows, its icons as shape and word,
+    a legend in words, a summary in sentences and the same points as a table."""
+    metric = view.metric
+    sv = metric_spc(ctx, metric, view)
+    head = html.H2("Is it changing? Statistical process control (SPC)", id="spc-heading")
+    intro = html.P(["Making Data Count: is the latest change real, or everyday variation? ",
+                    dcc.Link("Every metric's SPC icons", href=f"/spc{ctx.state.shared_query()}", id="spc-link"),
+                    "."], className="small")
+    if sv.result is None:
+        return html.Section([head, html.P(f"No SPC chart: {sv.note}.", id="spc-none"), intro],
+                            className="metric-spc", id="spc")
+    v_shape, v_words = sv.variation
+    a_shape, a_words = sv.assurance
+    res = sv.result
+    icons = html.P([html.Strong("Variation: "), spc_chip("variation", res.variation.key, v_shape, v_words,
+                                                         res.variation.words),
+                    " ", html.Strong("Assurance: "),
+                    spc_chip("assurance", res.assurance.key if res.assurance else None, a_shape, a_words,
+                             res.assurance.words if res.assurance else ""),
+                    " ", html.Strong(TRIAL_LABEL, className="spc-trial") if sv.trial else ""],
+                   className="spc-icons", id="spc-icons")
+    legend = html.Ul([html.Li([html.Span({"circle": "●", "triangle-up": "▲", "diamond": "◆", "square": "■"}[sym],
+                                         style={"color": colour}, **{"aria-hidden": "true"}), " ", words])
+                      for sym, colour, words in POINT_STYLES.values()]
+                     + [html.Li("Solid line: the centre line (mean). Dashed lines: the process limits"
+                                + (f" ({TRIAL_LABEL.lower()}: dotted)" if sv.trial else "")
+                                + ". Near limits: choose them in the chart's legend."
+                                + (" Long dashes: the target." if sv.target is not None else ""))],
+                     className="spc-legend small", id="spc-legend", **{"aria-label": "Legend of the SPC chart"})
+    summary = html.Ul([html.Li(t) for t in sv.summary], className="spc-summary", id="spc-summary")
+    if sv.withheld:
+        return html.Section([head, intro, icons, summary, html.P(sv.withheld, id="spc-withheld")],
+                            className="metric-spc", id="spc")
+    cols = [("period", "Period"), ("value", "Value"), ("class", "Class (shape)"), ("rule", "Signal"),
+            ("mean", "Mean"), ("lower_limit", "Lower limit"), ("upper_limit", "Upper limit"), ("limits", "Limits")]
+    table = data_table(sv.table, f"SPC chart as a table: {metric.short_title}", cols, row_header="period",
+                       id="spc-table")
+    card = figure_card(graph_id="spc-graph", figure=sv.figure, table=table, download_href=None,
+                       illustrative=sv.illustrative,
+                       caption=(f"SPC (XmR) chart of {metric.short_title}, {view.series_name or ctx.la_name}: each "
+                                "point is marked by its class with a shape (circle common cause, triangle "
+                                "improvement, diamond concern, square neither) as well as a colour; the centre line "
+                                "is the mean, the dashed lines the process limits"
+                                + (f"; {TRIAL_LABEL}" if sv.trial else "") + "."))
+    return html.Section([head, intro, icons, summary, legend, card], className="metric-spc", id="spc")
 
 
 def controls(ctx: Context, view: MetricView) -> html.Form:
@@ -184,6 +233,7 @@ def layout(ctx: Context, metric: Metric) -> html.Div:
         html.P(dcc.Link("← Back to the scorecard", href=f"/{ctx.state.shared_query()}")),
         headline, warnings, controls(ctx, view),
         html.Div(trend_card(ctx, view), id="trend-container"),
+        html.Div(spc_section(ctx, view), id="spc-container"),
         bcard,
         compares(ctx, metric),
         about(ctx, metric, view),

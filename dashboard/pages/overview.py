@@ -8,7 +8,8 @@ from ..analysis.scorecard import ScorecardRow, filter_rows
 from ..figures import sparkline_alt, sparkline_svg
 from ..formatting import delta_text, value_text
 from ..views import BAND_WORDS, Context, scorecard
-from ..components import illustrative_badge, rag_chip
+from ..components import illustrative_badge, rag_chip, spc_chip
+from ..spc_view import assurance_icon, variation_icon
 from .common import shell
 
 RAG_FILTER_OPTIONS = [
@@ -59,10 +60,23 @@ def _row(ctx: Context, r: ScorecardRow) -> html.Tr:
         html.Td(r.period_label or "—"),
         html.Td(target, className="num"),
         html.Td(rag_cell),
+        html.Td(spc_cell(metric, r), className="spc-cell"),
         html.Td(change),
         html.Td(benchmark_cell(metric, r)),
         html.Td(spark),
     ], id=f"row-{r.metric_id}", className=f"rag-row-{r.rag.status.value}")
+
+
+def spc_cell(metric, r: ScorecardRow) -> list:
+    """The SPC icons of the row's series: variation and assurance, each a shape and a word."""
+    v_shape, v_words = variation_icon(r.spc_variation)
+    a_shape, a_words = assurance_icon(r.spc_assurance, metric, r.spc_variation is not None)
+    out = [spc_chip("variation", r.spc_variation, v_shape, v_words, r.spc_note), html.Br(),
+           spc_chip("assurance", r.spc_assurance, a_shape, a_words)]
+    if r.spc_trial:
+        out += [html.Br(), html.Span("Trial limits", className="small text-muted",
+                                     title="Fewer than 12 points: the limits are provisional")]
+    return out
 
 
 VS_WORDS = {"better": "better", "worse": "worse", "same": "same", "higher": "higher", "lower": "lower"}
@@ -97,7 +111,7 @@ def scorecard_tables(ctx: Context, rows: list[ScorecardRow]) -> list:
             html.Div(html.Table([
                 html.Caption(f"{topic.title}: latest value, target and status for each metric"),
                 html.Thead(html.Tr([html.Th(h, scope="col") for h in
-                                    ("Metric", "Latest", "Period", "Target", "Status", "Change",
+                                    ("Metric", "Latest", "Period", "Target", "Status", "SPC", "Change",
                                      "National rank and band", "Trend")])),
                 html.Tbody([_row(ctx, r) for r in trows]),
             ], className="table scorecard"), className="table-responsive", tabIndex=0,
@@ -154,8 +168,12 @@ def layout(ctx: Context) -> html.Div:
     bands = html.P("National rank: 1 is the best authority in England; band A is the best quarter of authorities, "
                    "D the worst (DfE LAIT's rule). Neutral and local measures are not ranked.",
                    className="small band-legend")
+    spc_key = html.P(["SPC (Making Data Count): variation ● common cause, ▲ improvement, ◆ concern, ■ neither "
+                      "(↑ higher, ↓ lower); assurance ✓ pass, ✗ fail, ≈ hit or miss against the target. ",
+                      dcc.Link("The SPC summary", href=f"/spc{ctx.state.shared_query()}"), "."],
+                     className="small spc-key")
     return shell(ctx, "/", "Performance scorecard", [
-        framework, legend, bands, filters, download,
+        framework, legend, bands, spc_key, filters, download,
         html.Div(scorecard_body(ctx), id="scorecard-body",
                  **{"aria-live": "polite"}),
     ])

@@ -16,7 +16,7 @@ from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
 from ..exports import safe_filename
 from ..pages import about, compare as compare_page, demand as demand_page, metric as metric_page, overview
-from ..pages import search as search_page, topic as topic_page
+from ..pages import search as search_page, spc as spc_page, topic as topic_page
 from ..pages.common import shell
 from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
@@ -120,6 +120,8 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
         return search_page.layout(ctx)
     if found.page == "demand":
         return demand_page.layout(ctx)
+    if found.page == "spc":
+        return spc_page.layout(ctx)
     return topic_page.layout(ctx, found.params["topic"])
 
 
@@ -243,6 +245,7 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         return state.query(), overview.layout(_checked_context(mgr, state))
 
     @app.callback(Output("trend-container", "children"), Output("url", "search", allow_duplicate=True),
+                  Output("spc-container", "children"),
                   Input("cmp-toggle", "value"), Input("sn-model", "value"), Input("cell-select", "value"),
                   State("url", "pathname"), State("url", "search"), prevent_initial_call=True)
     def update_metric(cmp, sn, cell, pathname, search):
@@ -254,9 +257,12 @@ def register_callbacks(app: Dash, mgr: DataManager) -> None:
         ctx = _checked_context(mgr, state)
         found = match_page(pathname, ctx.registry)
         if found is None or found.page != "metric":
-            return no_update, no_update
-        return metric_page.trend_card(ctx, metric_page.metric_view(ctx, ctx.registry.metric(found.params["metric"]))), \
-            state.query()
+            return no_update, no_update, no_update
+        view = metric_page.metric_view(ctx, ctx.registry.metric(found.params["metric"]))
+        # the SPC chart follows the cell shown (not the comparators)
+        spc = metric_page.spc_section(ctx, view) if (state.agency, state.breakdown) != (before.agency,
+                                                                                     before.breakdown) else no_update
+        return metric_page.trend_card(ctx, view), state.query(), spc
 
 
     @app.callback(Output("compare-body", "children"), Output("url", "search", allow_duplicate=True),

@@ -274,7 +274,7 @@ def _downloads(page: dict) -> list[str]:
 
 
 def _pages(registry) -> list[str]:
-    return (["/"] + [f"/topic/{t.id}" for t in registry.topics] + [f"/metric/{m.id}" for m in registry.metrics]
+    return (["/", "/spc"] + [f"/topic/{t.id}" for t in registry.topics] + [f"/metric/{m.id}" for m in registry.metrics]
             + [f"/compare/{m.id}" for m in registry.metrics])
 
 
@@ -296,6 +296,8 @@ def _page_paths():
 @example(path="/topic/child_protection", cmp=["england", "region", "sn"], la="805")
 @example(path="/metric/lac_new_placements_20_miles", cmp=["england"], la="883")
 @example(path="/", cmp=["sn"], la="805")
+@example(path="/spc", cmp=[], la="805")
+@example(path="/metric/lac_out_of_borough_local", cmp=[], la="805")
 @example(path="/compare/cp_plans_31mar", cmp=[], la="805")
 def test_no_small_number_reaches_an_inspector(inspector, deps, governed, counts, path, cmp, la):
     search = f"?la={la}&cmp={','.join(cmp) or 'none'}"
