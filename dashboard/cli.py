@@ -420,6 +420,27 @@ def cmd_share_revoke(args) -> int:
     return 0 if n or args.all else 1
 
 
+def cmd_meetings_add(args) -> int:
+    """Create a meeting (as the command line, with the admin's rights) and print its id."""
+    from . import meetings
+
+    try:
+        m = meetings.create_meeting(_engine(), date=args.date, title=args.title, actor="cli", role="admin")
+    except meetings.MeetingError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(m.id)
+    return 0
+
+
+def cmd_meetings_list(args) -> int:
+    """Every meeting, newest first: id, date, title (tab-separated)."""
+    from . import meetings
+
+    for m in meetings.list_meetings(_engine()):
+        print(f"{m.id}\t{m.date.isoformat()}\t{m.title}")
+    return 0
+
+
 def cmd_import(args) -> int:
     from .auth import service as auth
     from .imports import ImportRefused, StoreUnavailable, import_return
@@ -571,6 +592,15 @@ def make_parser() -> argparse.ArgumentParser:
     sr.add_argument("id", nargs="?", type=int)
     sr.add_argument("--all", action="store_true")
     sr.set_defaults(func=cmd_share_revoke)
+
+    mp = sub.add_parser("meetings", help="the panel's meetings: add one, list them")
+    ms = mp.add_subparsers(dest="meetings_command", required=True, metavar="ACTION")
+    ma = ms.add_parser("add", help="add a meeting; prints its id")
+    ma.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD")
+    ma.add_argument("--title", required=True)
+    ma.set_defaults(func=cmd_meetings_add)
+    ml = ms.add_parser("list", help="list meetings, newest first: id, date, title")
+    ml.set_defaults(func=cmd_meetings_list)
 
     d = sub.add_parser("db", help="database schema: upgrade, current revision, new revision",
                        description="The schema is changed only by migrations (dashboard/migrations). Every command "
