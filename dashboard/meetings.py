@@ -20,13 +20,14 @@ templates escape it, and CSV and XLSX exports pass it through ``dashboard.export
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from .auth.policy import ANALYSTS
-from .models import Action, ActionChange, AuditEvent, Comment, Meeting
+from .models import Action, ActionChange, AuditEvent, Comment, DataVersion, Meeting
 from .store import session_scope
 
 ACTION_STATUSES = ("open", "done", "dropped")
@@ -394,3 +395,26 @@ def action_history(engine: Engine, action_id: int) -> list[ActionChangeRecord]:
         return [ActionChangeRecord(h.id, h.action_id, h.at, h.by, h.text, h.agency, h.due_date, h.status, h.note)
                 for h in s.scalars(select(ActionChange).where(ActionChange.action_id == int(action_id))
                                    .order_by(ActionChange.id))]
+
+
+# -- data loaded between meetings ----------------------------------------------------------------
+
+def imports_between(engine: Engine, after: dt.date, until: dt.date) -> dict[str, str]:
+    """Metric id -> which imports loaded figures for it (added or changed) after the day ``after``
+    and up to the end of the day ``until``: "data version N (file, date)"."""
+    start = dt.datetime.combine(after + dt.timedelta(days=1), dt.time())
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time())
+    out: dict[str, list[str]] = {}
+    with session_scope(engine) as s:
+        versions = s.scalars(select(DataVersion).where(DataVersion.kind == "import", DataVersion.created_at >= start,
+                                                       DataVersion.created_at < end).order_by(DataVersion.id))
+        for v in versions:
+            try:
+                by_metric = json.loads(v.report or "{}").get("by_metric") or {}
+            except (ValueError, AttributeError):
+                by_metric = {}
+            for metric_id, stats in by_metric.items():
+                if isinstance(stats, dict) and (stats.get("added") or stats.get("changed")):
+                    out.setdefault(metric_id, []).append(
+                        f"data version {v.id} ({v.filename or v.label}, {v.created_at:%Y-%m-%d})")
+    return {k: "; ".join(v) for k, v in out.items()}

@@ -12,11 +12,12 @@ from .registry import Registry
 
 @dataclass(frozen=True)
 class PageMatch:
-    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand"
+    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand", "meetings", "meeting"
     params: dict = field(default_factory=dict)
 
 
-#: path pattern -> page name. ``<metric>`` is a registry metric id, ``<topic>`` a registry topic id.
+#: path pattern -> page name. ``<metric>`` is a registry metric id, ``<topic>`` a registry topic id,
+#: ``<meeting>`` a meeting's number (whether it exists is the page's to say).
 PAGES: tuple[tuple[str, str], ...] = (
     ("/", "overview"),
     ("/about", "about"),
@@ -25,6 +26,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/compare/<metric>", "compare"),  # one metric across authorities (?with=882,884)
     ("/search", "search"),  # metric search results (?q=words)
     ("/demand", "demand"),
+    ("/meetings", "meetings"),  # the panel's meetings; analysts and admins create them here
+    ("/meeting/<meeting>", "meeting"),  # a meeting's exceptions view (?la=)
 )
 
 
@@ -49,6 +52,8 @@ def match_page(path: str | None, registry: Registry) -> PageMatch | None:
             if "metric" in params and registry.get(params["metric"]) is None:
                 return None
             if "topic" in params and params["topic"] not in {t.id for t in registry.topics}:
+                return None
+            if "meeting" in params and not (params["meeting"].isdigit() and len(params["meeting"]) <= 9):
                 return None
             return PageMatch(page, params)
     return None

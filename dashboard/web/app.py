@@ -16,7 +16,7 @@ from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
 from ..exports import safe_filename
 from ..pages import about, compare as compare_page, demand as demand_page, metric as metric_page, overview
-from ..pages import search as search_page, topic as topic_page
+from ..pages import meetings as meetings_page, search as search_page, topic as topic_page
 from ..pages.common import shell
 from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
@@ -25,6 +25,8 @@ from ..views import (OutOfScope, UnknownArea, Viewer, compare_csv, make_context,
                      scorecard_csv)
 from . import security
 from .uploads import install_uploads
+from . import meetings as meetings_web
+from ..meetings import list_meetings
 from ..analysis.scorecard import filter_rows
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,12 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
     if found.page == "about":
         return about.layout(ctx)
     if found.page == "metric":
-        return metric_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
+        return metric_page.layout(ctx, ctx.registry.metric(found.params["metric"]),
+                                  notes=meetings_web.panel_notes(mgr.engine, ctx))
+    if found.page == "meetings":
+        return meetings_page.list_layout(ctx, list_meetings(mgr.engine))
+    if found.page == "meeting":
+        return meetings_web.meeting_page(mgr.engine, ctx, found.params["meeting"])
     if found.page == "compare":
         return compare_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
     if found.page == "search":
@@ -311,6 +318,7 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
                    ip=security.client_ip(), detail="suppressed view" if ctx.external else "staff view")
 
     install_uploads(server, mgr)
+    server.register_blueprint(meetings_web.create_blueprint(mgr))
 
     @server.get("/accessibility")
     def accessibility():
