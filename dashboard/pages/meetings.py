@@ -165,7 +165,7 @@ def list_layout(ctx: Context, meetings: list[MeetingRecord]) -> html.Div:
                      _field("Title", "title", "meeting-title", required=True, maxlength=200),
                      html.Button("Add the meeting", type="submit", className="btn btn-primary")],
                      label="Add a meeting", cls="record-form mw-form")]
-    return shell(ctx, "", "Panel meetings", kids)
+    return shell(ctx, "/meetings", "Panel meetings", kids)
 
 
 # -- /meeting/<id> -----------------------------------------------------------------------------
