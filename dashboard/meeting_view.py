@@ -33,7 +33,7 @@ from .analysis.series import cell_series, headline_cell
 from .analysis.spc import CONCERN, spc
 from .meetings import ActionRecord, CommentRecord, MeetingRecord
 from .registry import Metric
-from .views import Context, scorecard, scorecard_metrics
+from .views import Context, metric_view, scorecard, scorecard_metrics
 
 RAG_WORSE, SPC_CONCERN, MISSED, QUALITY, NEW_DATA = "rag_worse", "spc_concern", "missed_target", "quality", \
     "new_data"
@@ -238,3 +238,51 @@ def exceptions(ctx: Context, meeting: MeetingRecord, previous: MeetingRecord | N
     items.sort(key=lambda it: (it.worst, order.get(it.metric_id, len(order))))
     return ExceptionsView(meeting=meeting, previous=previous, items=tuple(items), today=notes.today,
                           actions=tuple(meeting_actions))
+
+
+# -- meeting mode: the exceptions one per screen ------------------------------------------------
+
+@dataclass(frozen=True)
+class Slide:
+    """One exception on its own screen, with where next and previous go (None at either end)."""
+
+    item: ExceptionItem
+    index: int  # 1-based
+    total: int
+    metric_view: object  # views.MetricView as at the meeting's date: the chart and the status
+    variation: str | None  # the SPC variation icon's words, or None without a chart
+    assurance: str | None
+    prev_href: str | None
+    next_href: str | None
+
+
+def present_href(ctx: Context, meeting: MeetingRecord, index: int) -> str:
+    la = ctx.la["old_code"] or ctx.la_code
+    return f"/meeting/{meeting.id}/present/{index}?la={la}"
+
+
+def spc_words(metric: Metric, series: pd.DataFrame) -> tuple[str | None, str | None]:
+    """The variation and assurance icons' words for the headline series (None when there is no chart)."""
+    s = series[series["value"].notna() & (series["status"].fillna("") == "")]
+    if len(s) < 2:
+        return None, None
+    last = s.iloc[-1]
+    target = metric.target_for(last["period_end"], last["agency"] or None)
+    r = spc(list(s["value"].astype(float)), list(s["period_end"]), direction=metric.polarity.value,
+            target=target.value if target else None)
+    return (r.variation.words if r.variation else None), (r.assurance.words if r.assurance else None)
+
+
+def slide(ctx: Context, view: ExceptionsView, index: int) -> Slide | None:
+    """The ``index``-th exception (1-based, clamped to the list), or None when there are none."""
+    if not view.items:
+        return None
+    index = min(max(int(index), 1), len(view.items))
+    item = view.items[index - 1]
+    metric = ctx.registry.metric(item.metric_id)
+    at = _as_of(ctx, view.meeting.date)
+    variation, assurance = spc_words(metric, _series(ctx, metric, view.meeting.date))
+    return Slide(item=item, index=index, total=len(view.items), metric_view=metric_view(at, metric),
+                 variation=variation, assurance=assurance,
+                 prev_href=present_href(ctx, view.meeting, index - 1) if index > 1 else None,
+                 next_href=present_href(ctx, view.meeting, index + 1) if index < len(view.items) else None)

@@ -12,7 +12,7 @@ from .registry import Registry
 
 @dataclass(frozen=True)
 class PageMatch:
-    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand", "meetings", "meeting"
+    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand", "meetings", "meeting", "present"
     params: dict = field(default_factory=dict)
 
 
@@ -28,6 +28,8 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/demand", "demand"),
     ("/meetings", "meetings"),  # the panel's meetings; analysts and admins create them here
     ("/meeting/<meeting>", "meeting"),  # a meeting's exceptions view (?la=)
+    ("/meeting/<meeting>/present", "present"),  # meeting mode: one exception per screen (?la=), the first
+    ("/meeting/<meeting>/present/<item>", "present"),  # ... and the item-th (the router follows the path)
 )
 
 
@@ -53,7 +55,7 @@ def match_page(path: str | None, registry: Registry) -> PageMatch | None:
                 return None
             if "topic" in params and params["topic"] not in {t.id for t in registry.topics}:
                 return None
-            if "meeting" in params and not (params["meeting"].isdigit() and len(params["meeting"]) <= 9):
+            if any(k in params and not (params[k].isdigit() and len(params[k]) <= 9) for k in ("meeting", "item")):
                 return None
             return PageMatch(page, params)
     return None

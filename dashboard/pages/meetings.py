@@ -69,14 +69,14 @@ def overdue_marker(action: ActionRecord, today: dt.date) -> html.Strong | None:
                        className="overdue")
 
 
-def comment_block(ctx: Context, c: CommentRecord, *, id_prefix: str) -> html.Article:
+def comment_block(ctx: Context, c: CommentRecord, *, id_prefix: str, forms: bool = True) -> html.Article:
     parts = [html.P([html.Strong("Draft (not published) " if not c.published else "Published "),
                      f"commentary on {c.period_end.isoformat()}", f" ({c.agency})" if c.agency else "",
                      f" by {c.author}, {c.created_at:%Y-%m-%d %H:%M} UTC"], className="comment-meta small")]
     for heading, text in (("What the data tells us", c.data_says), ("Why", c.why), ("What is being done", c.doing)):
         if text.strip():
             parts += [html.H4(heading, className="h6 mb-0"), html.P(text, className="comment-text")]
-    if can_write(ctx):
+    if forms and can_write(ctx):
         if not c.published:
             parts.append(_form(ctx, f"/record/comment/{c.id}/publish",
                                [html.Button("Publish this comment", type="submit", className="btn btn-sm btn-primary")],
@@ -191,7 +191,9 @@ def exceptions_layout(ctx: Context, view: ExceptionsView, metrics: list[Metric])
              "The first meeting: there is no earlier meeting to compare with, so only special-cause concerns in "
              "the latest period, targets missed three periods running and data-quality warnings are listed.")
     overdue = [a for a in view.actions if view.overdue(a)]
-    kids = [html.P(dcc.Link("← All meetings", href=f"/meetings?la={_la_param(ctx)}")),
+    kids = [html.P([dcc.Link("← All meetings", href=f"/meetings?la={_la_param(ctx)}"), " · ",
+                    dcc.Link("Meeting mode (one exception per screen)",
+                             href=f"/meeting/{m.id}/present?la={_la_param(ctx)}", id="present-link")]),
             html.P(intro, id="exceptions-intro")]
     if overdue:
         kids.append(html.P([html.Span(OVERDUE_ICON, **{"aria-hidden": "true"}),
@@ -244,3 +246,51 @@ def metric_section(ctx: Context, metric: Metric, notes: PanelNotes, latest_perio
     kids.append(actions_table(ctx, actions, notes.today, caption=f"Actions on {metric.short_title}",
                               tid="metric-actions", back="metric"))
     return html.Section(kids, className="metric-panel-notes", id="commentary")
+
+
+# -- /meeting/<id>/present: meeting mode -------------------------------------------------------------
+
+def present_layout(ctx: Context, view: ExceptionsView, slide) -> html.Div:
+    """One exception per screen in large type: its reasons, status and SPC icons in words, the chart,
+    commentary and open actions. Next and previous are links (and the arrow keys: assets/meeting-mode.js)."""
+    m = view.meeting
+    back = dcc.Link("Leave meeting mode", href=f"/meeting/{m.id}?la={_la_param(ctx)}", id="present-leave")
+    if slide is None:
+        return shell(ctx, "", f"{m.title}: meeting mode", [
+            html.P(back), html.P("Nothing to report at this meeting.", id="present-empty")])
+    item, mv = slide.item, slide.metric_view
+    nav = html.Nav([
+        dcc.Link("← Previous", href=slide.prev_href, id="present-prev", className="btn btn-outline-primary btn-lg")
+        if slide.prev_href else html.Span("← Previous", className="btn btn-outline-secondary btn-lg disabled",
+                                          **{"aria-disabled": "true"}),
+        html.Span(f"{slide.index} of {slide.total}", className="present-position mx-3", id="present-position"),
+        dcc.Link("Next →", href=slide.next_href, id="present-next", className="btn btn-primary btn-lg")
+        if slide.next_href else html.Span("Next →", className="btn btn-outline-secondary btn-lg disabled",
+                                          **{"aria-disabled": "true"}),
+    ], className="present-nav d-flex align-items-center", **{"aria-label": "Exceptions"})
+    icons = [html.Li([html.Strong("Status: "), f"{mv.row.rag.symbol} {mv.row.rag.label} ({mv.row.period_label})"])]
+    if slide.variation:
+        icons.append(html.Li([html.Strong("Variation: "), slide.variation]))
+    if slide.assurance:
+        icons.append(html.Li([html.Strong("Assurance: "), slide.assurance]))
+    # on the projector: published commentary only, for everyone (drafts stay on the staff pages)
+    comments = [comment_block(ctx, c, id_prefix="present", forms=False) for c in item.comments if c.published] or \
+        [html.P("No published commentary.")]
+    kids = [
+        html.P([back, html.Span(" · Keys: → or N next, ← or P previous", className="small ms-2")]),
+        nav,
+        html.H2(dcc.Link(item.title, href=item.href), className="present-title", id="present-title"),
+        html.Ul([html.Li([html.Strong(r.label + ": "), r.text]) for r in item.reasons],
+                className="reasons present-reasons"),
+        html.Ul(icons, className="present-icons"),
+        html.Figure([dcc.Graph(id="present-graph", figure=mv.figure,
+                               config={"displaylogo": False, "responsive": True}, style={"height": "420px"}),
+                     html.Figcaption(f"{item.title}, {ctx.la_name}, up to {m.date.isoformat()}. The chart with its "
+                                     "table is on the metric page.")], className="chart-card"),
+        html.Div([html.Section([html.H3("Commentary", className="h4"), *comments], className="present-comments"),
+                  html.Section([html.H3("Open actions", className="h4"),
+                                actions_table(ctx, item.actions, view.today, caption=f"Open actions on {item.title}",
+                                              tid="present-actions", back="meeting")], className="present-actions")],
+                 className="present-notes"),
+    ]
+    return html.Div(shell(ctx, "", f"{m.title}: meeting mode", kids), className="meeting-mode")

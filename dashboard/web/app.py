@@ -121,6 +121,9 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
         return meetings_page.list_layout(ctx, list_meetings(mgr.engine))
     if found.page == "meeting":
         return meetings_web.meeting_page(mgr.engine, ctx, found.params["meeting"])
+    if found.page == "present":
+        return meetings_web.meeting_page(mgr.engine, ctx, found.params["meeting"], present=True,
+                                         item=found.params.get("item"))
     if found.page == "compare":
         return compare_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
     if found.page == "search":

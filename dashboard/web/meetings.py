@@ -18,7 +18,7 @@ from flask import Blueprint, redirect, request
 
 from .. import meetings as svc
 from ..auth.policy import ANALYSTS
-from ..meeting_view import PanelNotes, exceptions
+from ..meeting_view import PanelNotes, exceptions, slide
 from ..pages import meetings as meetings_page
 from ..views import Context
 from .security import render_page, require_role
@@ -38,15 +38,23 @@ def panel_notes(engine, ctx: Context) -> PanelNotes:
     return PanelNotes(comments=tuple(comments), actions=tuple(actions), today=dt.date.today())
 
 
-def meeting_page(engine, ctx: Context, meeting_id: str):
-    meeting = svc.get_meeting(engine, meeting_id)
-    if meeting is None:
-        return meetings_page.not_found_layout(ctx, meeting_id)
+def exceptions_view(engine, ctx: Context, meeting):
     previous = svc.previous_meeting(engine, meeting)
     notes = panel_notes(engine, ctx)
     imported = svc.imports_between(engine, previous.date, meeting.date) if previous else {}
     at_meeting = tuple(a for a in notes.actions if a.meeting_id == meeting.id)
-    view = exceptions(ctx, meeting, previous, notes, imported, at_meeting)
+    return exceptions(ctx, meeting, previous, notes, imported, at_meeting)
+
+
+def meeting_page(engine, ctx: Context, meeting_id: str, *, present: bool = False, item: str | None = None):
+    """A meeting's exceptions view, or (``present``) meeting mode at the path's ``item`` (default 1)."""
+    meeting = svc.get_meeting(engine, meeting_id)
+    if meeting is None:
+        return meetings_page.not_found_layout(ctx, meeting_id)
+    view = exceptions_view(engine, ctx, meeting)
+    if present:
+        index = int(item) if item and item.isdigit() else 1
+        return meetings_page.present_layout(ctx, view, slide(ctx, view, index))
     return meetings_page.exceptions_layout(ctx, view, list(ctx.registry.metrics))
 
 

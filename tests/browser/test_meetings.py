@@ -1,4 +1,5 @@
-"""Meetings in Chromium, as an analyst: create a meeting, add an action, write and publish commentary.
+"""Meetings in Chromium, as an analyst: create a meeting, add an action, write and publish commentary,
+then meeting mode with the keyboard.
 
 Each step is a plain form the browser submits (POST with the CSRF token, then a 303 to the page);
 no console errors anywhere.
@@ -6,8 +7,11 @@ no console errors anywhere.
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
 from tests.browser.conftest import WAIT, console_errors, open_page, wait_until
@@ -59,6 +63,7 @@ def test_analyst_creates_a_meeting_an_action_and_published_commentary(dash_duo, 
     submit(duo, "form[aria-label='Add a meeting']")
     duo.wait_for_text_to_equal("#page-heading", f"{title} (2026-01-15)", timeout=WAIT)
     assert "/meeting/" in duo.driver.current_url and "la=883" in duo.driver.current_url
+    meeting_path = urlsplit(duo.driver.current_url).path
     assert console_errors(duo) == []
 
     action = f"Review placements {uuid.uuid4().hex[:6]}"
@@ -84,4 +89,18 @@ def test_analyst_creates_a_meeting_an_action_and_published_commentary(dash_duo, 
                              and "Draft (not published)" not in duo.find_element("#commentary").text,
                              duo.find_element("#commentary").text), "the published comment")
     assert says in duo.find_element("#commentary").text
+    assert console_errors(duo) == []
+
+    # meeting mode: one exception per screen, the arrow keys go next and back
+    open_page(duo, f"{meeting_path}/present?la=883", f"{title}: meeting mode", settle=True)
+    position = duo.find_element("#present-position").text
+    assert position.startswith("1 of "), position
+    total = int(position.split(" of ")[1])
+    assert total >= 2, "the 2026 meeting lists several exceptions for Thurrock"
+    ActionChains(duo.driver).send_keys(Keys.ARROW_RIGHT).perform()
+    duo.wait_for_text_to_equal("#present-position", f"2 of {total}", timeout=WAIT)
+    assert urlsplit(duo.driver.current_url).path == f"{meeting_path}/present/2"
+    ActionChains(duo.driver).send_keys(Keys.ARROW_LEFT).perform()
+    duo.wait_for_text_to_equal("#present-position", f"1 of {total}", timeout=WAIT)
+    assert duo.find_element("#present-graph .js-plotly-plot") is not None
     assert console_errors(duo) == []

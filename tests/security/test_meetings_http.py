@@ -186,3 +186,30 @@ def test_meetings_list_and_exceptions_view(analyst, app, engine, deps, seeded):
     meeting = page_text(analyst, deps, f"/meeting/{seeded['meeting_id']}", "?la=882")  # any authority
     assert "Southend-on-Sea" in meeting
     assert "There is no meeting" in page_text(analyst, deps, "/meeting/987654321")
+
+
+@pytest.mark.parametrize("role", ["viewer", "inspector", "analyst"])
+def test_meeting_mode_one_exception_per_screen(app, engine, deps, seeded, role):
+    client = client_as(app, engine, role)
+    first = render_page_of(client, deps, f"/meeting/{seeded['meeting_id']}/present", "?la=883")
+    nodes = {n["props"].get("id"): n for n in walk(first) if n["props"].get("id")}
+    position = nodes["present-position"]["props"]["children"]
+    assert position.startswith("1 of ")
+    total = int(position.split(" of ")[1])
+    assert nodes["present-next"]["props"]["href"] == f"/meeting/{seeded['meeting_id']}/present/2?la=883"
+    assert "present-prev" not in nodes and "present-graph" in nodes
+    last = render_page_of(client, deps, f"/meeting/{seeded['meeting_id']}/present/{total + 5}", "?la=883")
+    last_ids = {n["props"].get("id") for n in walk(last)}
+    assert "present-next" not in last_ids and "present-prev" in last_ids  # clamped to the last
+    # the slide of the seeded metric carries its published commentary and open action, never the draft
+    texts = []
+    for i in range(1, total + 1):
+        text = json.dumps(render_page_of(client, deps, f"/meeting/{seeded['meeting_id']}/present/{i}", "?la=883"))
+        texts.append(text)
+    mine = [t for t in texts if f"/metric/{METRIC}?la=883" in t and "present-title" in t
+            and json.dumps(seeded["published"])[1:-1] in t]
+    assert mine and json.dumps(seeded["action"])[1:-1] in mine[0]
+    assert all(json.dumps(seeded["draft"])[1:-1] not in t for t in texts)
+    assert "/record/comment" not in "".join(texts)  # no commentary forms on the projector
+    if role != "analyst":
+        assert "/record/" not in "".join(texts)
