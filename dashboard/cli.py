@@ -441,6 +441,40 @@ def cmd_meetings_list(args) -> int:
     return 0
 
 
+def cmd_pack(args) -> int:
+    """The meeting pack for an authority and a meeting: a PDF (printed by Chromium) or an XLSX, by --out's suffix."""
+    from pathlib import Path
+
+    from . import meetings, pack
+    from .data import get_manager
+    from .state import ViewState
+    from .views import make_context
+
+    out = Path(args.out)
+    kind = out.suffix.lower()
+    if kind not in (".pdf", ".xlsx"):
+        raise SystemExit("error: --out must end in .pdf or .xlsx")
+    mgr = get_manager()
+    snap = mgr.snapshot()
+    area = snap.area(args.la)
+    if area is None or area["level"] != "la":
+        raise SystemExit(f"error: --la {args.la!r} is not an English local authority code "
+                         "(try `python -m dashboard areas`)")
+    meeting = meetings.get_meeting(mgr.engine, args.meeting)
+    if meeting is None:
+        raise SystemExit(f"error: there is no meeting {args.meeting} (try `python -m dashboard meetings list`)")
+    ctx = make_context(snap, mgr.registry, ViewState(la=area["code"], sn=mgr.settings.sn_model), mgr.settings.la_code,
+                       framework=mgr.settings.framework)
+    view = pack.published_view(mgr.engine, ctx, meeting)
+    try:
+        data = pack.pack_xlsx(ctx, view) if kind == ".xlsx" else pack.html_to_pdf(pack.pack_html(ctx, view))
+    except pack.PackError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    out.write_bytes(data)
+    print(f"Wrote {out} ({len(view.items)} exceptions, {len(data):,} bytes).")
+    return 0
+
+
 def cmd_import(args) -> int:
     from .auth import service as auth
     from .imports import ImportRefused, StoreUnavailable, import_return
@@ -592,6 +626,12 @@ def make_parser() -> argparse.ArgumentParser:
     sr.add_argument("id", nargs="?", type=int)
     sr.add_argument("--all", action="store_true")
     sr.set_defaults(func=cmd_share_revoke)
+
+    pk = sub.add_parser("pack", help="the meeting pack for an authority: PDF (printed by Chromium) or XLSX")
+    pk.add_argument("--la", default=None, help="DfE or GSS code (default: DASHBOARD_LA)")
+    pk.add_argument("--meeting", required=True, type=int, metavar="ID")
+    pk.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
+    pk.set_defaults(func=cmd_pack)
 
     mp = sub.add_parser("meetings", help="the panel's meetings: add one, list them")
     ms = mp.add_subparsers(dest="meetings_command", required=True, metavar="ACTION")

@@ -193,7 +193,11 @@ def exceptions_layout(ctx: Context, view: ExceptionsView, metrics: list[Metric])
     overdue = [a for a in view.actions if view.overdue(a)]
     kids = [html.P([dcc.Link("← All meetings", href=f"/meetings?la={_la_param(ctx)}"), " · ",
                     dcc.Link("Meeting mode (one exception per screen)",
-                             href=f"/meeting/{m.id}/present?la={_la_param(ctx)}", id="present-link")]),
+                             href=f"/meeting/{m.id}/present?la={_la_param(ctx)}", id="present-link"), " · ",
+                    html.A("Meeting pack (PDF)", href=f"/download/meeting/{m.id}/pack.pdf?la={_la_param(ctx)}",
+                           id="pack-pdf"), " · ",
+                    html.A("Meeting pack (Excel)", href=f"/download/meeting/{m.id}/pack.xlsx?la={_la_param(ctx)}",
+                           id="pack-xlsx")]),
             html.P(intro, id="exceptions-intro")]
     if overdue:
         kids.append(html.P([html.Span(OVERDUE_ICON, **{"aria-hidden": "true"}),

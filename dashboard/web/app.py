@@ -353,6 +353,33 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
         (views.compare_codes checks each against the link's scope)."""
         return _metric_download(metric_id, compare_csv, "compare_")
 
+    @server.get("/download/meeting/<int:meeting_id>/pack.<ext>")
+    def download_pack(meeting_id: int, ext: str):
+        """The meeting pack (XLSX, or PDF printed by Chromium) from the viewer's own view: published commentary
+        only, and an inspector's figures suppressed as on their screens."""
+        from .. import pack
+        from ..meetings import get_meeting
+
+        ctx = _download_context()
+        if isinstance(ctx, Response):
+            return ctx
+        meeting = get_meeting(mgr.engine, meeting_id)
+        if meeting is None or ext not in ("pdf", "xlsx"):
+            return Response("Not found", status=404, mimetype="text/plain")
+        view = pack.published_view(mgr.engine, ctx, meeting)
+        try:
+            data = pack.pack_xlsx(ctx, view) if ext == "xlsx" else pack.html_to_pdf(pack.pack_html(ctx, view))
+        except pack.PackError as exc:
+            return Response(str(exc), status=503, mimetype="text/plain")
+        _audit_download(ctx)
+        mime = "application/pdf" if ext == "pdf" else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        resp = Response(data, mimetype=mime)
+        name = safe_filename(f"meeting_{meeting.id}_pack_{ctx.la['old_code'] or ctx.la_code}.{ext}")
+        resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
+
     @server.get("/download/scorecard.csv")
     def download_scorecard():
         ctx = _download_context()

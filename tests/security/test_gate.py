@@ -82,6 +82,7 @@ ALLOWED_STATUS: dict[tuple[str, str], set[int]] = {
     ("POST", "/record/comment/<int:comment_id>/publish"): {400},
     ("POST", "/record/action"): {400},
     ("POST", "/record/action/<int:action_id>"): {400},
+    ("GET", "/download/meeting/<int:meeting_id>/pack.<ext>"): {404},  # the sample meeting does not exist
 }
 
 # Sign-out ends the client's session: it runs last for each role. Revoking every link would end
@@ -92,7 +93,7 @@ GLOBAL_EFFECT = {("POST", "/admin/links/revoke-all")}
 
 PATH_VALUES = {"path": "topic/child_protection", "metric_id": "cp_rate_31mar", "token": "x" * 43,
                "link_id": "999999", "version_id": "999999",
-               "comment_id": "999999", "action_id": "999999", "filename": "style.css", "ext": "csv"}
+               "comment_id": "999999", "action_id": "999999", "meeting_id": "999999", "filename": "style.css", "ext": "csv"}
 
 
 def _component_suite(app, engine) -> dict[str, str]:
