@@ -213,3 +213,22 @@ def test_meeting_mode_one_exception_per_screen(app, engine, deps, seeded, role):
     assert "/record/comment" not in "".join(texts)  # no commentary forms on the projector
     if role != "analyst":
         assert "/record/" not in "".join(texts)
+
+
+@pytest.mark.parametrize("role", ["viewer", "inspector"])
+def test_pack_download_published_only_for_any_reader(app, engine, seeded, role):
+    from io import BytesIO
+
+    from openpyxl import load_workbook
+
+    client = client_as(app, engine, role)
+    resp = client.get(f"/download/meeting/{seeded['meeting_id']}/pack.xlsx?la=883")
+    assert resp.status_code == 200 and resp.headers["Cache-Control"] == "no-store"
+    assert resp.headers["Content-Disposition"] == f'attachment; filename="meeting_{seeded["meeting_id"]}_pack_883.xlsx"'
+    wb = load_workbook(BytesIO(resp.data))
+    cells = [c for ws in wb for row in ws.iter_rows(values_only=True) for c in row if isinstance(c, str)]
+    assert any(seeded["published"] in c for c in cells)
+    assert not any(seeded["draft"] in c for c in cells)
+    assert client.get("/download/meeting/987654/pack.xlsx?la=883").status_code == 404
+    if role == "inspector":  # a link for 883 cannot take another authority's pack
+        assert client.get(f"/download/meeting/{seeded['meeting_id']}/pack.xlsx?la=882").status_code == 403
