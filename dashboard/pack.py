@@ -23,7 +23,7 @@ from jinja2 import Environment
 from . import meetings as svc
 from .exports import neutralise
 from .formatting import value_text
-from .meeting_view import ExceptionsView, PanelNotes, _series, exceptions, overdue_text
+from .meeting_view import ExceptionsView, PanelNotes, _series, exceptions, overdue_text, spc_words
 from .views import Context, as_at, scorecard
 
 
@@ -40,6 +40,13 @@ def published_view(engine, ctx: Context, meeting: svc.MeetingRecord, today: dt.d
     previous = svc.previous_meeting(engine, meeting)
     imported = svc.imports_between(engine, previous.date, meeting.date) if previous else {}
     return exceptions(ctx, meeting, previous, notes, imported, tuple(a for a in actions if a.meeting_id == meeting.id))
+
+
+def _spc(ctx: Context, metric_id: str, day: dt.date) -> tuple[str, str]:
+    """The SPC variation and assurance icons' words for a metric's headline series up to ``day`` ("" when none)."""
+    metric = ctx.registry.metric(metric_id)
+    variation, assurance = spc_words(metric, _series(ctx, metric, day))
+    return variation or "", assurance or ""
 
 
 # -- XLSX ---------------------------------------------------------------------------------------
@@ -60,11 +67,13 @@ def pack_xlsx(ctx: Context, view: ExceptionsView) -> bytes:
     head = [f"{m.title} ({m.date.isoformat()}): {ctx.la_name}", f"Data as at {as_at(ctx.snap)}",
             f"data version {ctx.snap.version_id}"]
     ws.append([_cell(" · ".join(head))])
-    cols = ["metric_id", "title", "period", "value", "target", "rag", "illustrative"]
+    cols = ["metric_id", "title", "period", "value", "target", "rag", "spc_variation", "spc_assurance", "illustrative"]
     ws.append(cols)
     at = replace(ctx, state=ctx.state.with_(as_of=m.date))
     for r in scorecard(at):
+        variation, assurance = _spc(ctx, r.metric_id, m.date)
         ws.append([_cell(v) for v in (r.metric_id, r.title, r.period_label, r.value, r.target, r.rag.label,
+                                      variation, assurance,
                                       "Illustrative" if (r.illustrative or r.target_illustrative) else "")])
     ex = wb.create_sheet("Exceptions")
     ex.append(["order", "metric_id", "title", "reason", "detail", "published commentary", "open actions"])
@@ -132,9 +141,11 @@ th, td { border: 1px solid #999; padding: 2pt 4pt; text-align: left; vertical-al
 <h2>Contents</h2>
 <ol>{% for it in items %}<li>{{ it.title }}</li>{% endfor %}</ol>
 <h2>Scorecard</h2>
-<table><thead><tr><th>Metric</th><th>Period</th><th>Value</th><th>Target</th><th>Status</th></tr></thead><tbody>
+<table><thead><tr><th>Metric</th><th>Period</th><th>Value</th><th>Target</th><th>Status</th><th>SPC variation</th>
+<th>SPC assurance</th></tr></thead><tbody>
 {% for r in rows %}<tr><td>{{ r.title }}</td><td>{{ r.period }}</td><td>{{ r.value }}</td><td>{{ r.target }}</td>
-<td>{{ r.rag }}{% if r.illustrative %} <span class="illustrative">(Illustrative)</span>{% endif %}</td></tr>
+<td>{{ r.rag }}{% if r.illustrative %} <span class="illustrative">(Illustrative)</span>{% endif %}</td>
+<td>{{ r.variation }}</td><td>{{ r.assurance }}</td></tr>
 {% endfor %}</tbody></table>
 </section>
 {% for it in items %}<section class="page">
@@ -165,7 +176,8 @@ def pack_html(ctx: Context, view: ExceptionsView) -> str:
     rows = [dict(title=r.title, period=r.period_label, value=value_text(ctx.registry.metric(r.metric_id), r.value,
                                                                           r.status_symbol),
                  target="" if r.target is None else r.target, rag=f"{r.rag.symbol} {r.rag.label}",
-                 illustrative=r.illustrative or r.target_illustrative) for r in scorecard(at)]
+                 illustrative=r.illustrative or r.target_illustrative,
+                 **dict(zip(("variation", "assurance"), _spc(ctx, r.metric_id, m.date)))) for r in scorecard(at)]
     items = []
     for it in view.items:
         metric = ctx.registry.metric(it.metric_id)

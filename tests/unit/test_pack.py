@@ -53,6 +53,10 @@ def test_xlsx_has_the_scorecard_exceptions_and_actions_neutralised(view_and_ctx)
     assert titles == {it.title for it in view.items}
     assert not any("DRAFT ONLY" in c for c in cells)
     assert [r[6] for r in wb["Actions"].iter_rows(min_row=2, values_only=True)] == ["Overdue"]
+    header = [c.value for c in wb["Scorecard"][2]]
+    assert header[6:8] == ["spc_variation", "spc_assurance"]
+    variations = {r[6] for r in wb["Scorecard"].iter_rows(min_row=3, values_only=True)}
+    assert any(v and v.startswith(("Common cause", "Special cause")) for v in variations), variations
 
 
 def test_html_escapes_text_and_carries_every_exception(view_and_ctx):
@@ -65,6 +69,7 @@ def test_html_escapes_text_and_carries_every_exception(view_and_ctx):
     assert html.count('class="page"') == len(view.items)
     assert html.count("data version") == len(view.items) + 1  # the stamp on every page
     assert "⚠ Overdue: due 2024-07-31" in html
+    assert "<th>SPC variation</th>" in html
 
 
 @pytest.mark.skipif(pack.chromium() is None or shutil.which("chromium") is None, reason="no Chromium")
