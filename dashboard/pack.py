@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment
+from markupsafe import escape
 
 from . import meetings as svc
 from .exports import neutralise
@@ -96,7 +97,8 @@ def pack_xlsx(ctx: Context, view: ExceptionsView) -> bytes:
 # -- HTML and PDF ----------------------------------------------------------------------------------
 
 def svg_chart(series: pd.DataFrame, target: float | None = None, width: int = 640, height: int = 220) -> str:
-    """A static line chart of a series (numbers only: safe to mark up), with the target as a dashed line."""
+    """A static line chart of a series, with the target as a dashed line; the only text in it (period labels)
+    is escaped."""
     s = series[series["value"].notna()]
     if s.empty:
         return ""
@@ -120,6 +122,14 @@ def svg_chart(series: pd.DataFrame, target: float | None = None, width: int = 64
     if target is not None:
         parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
                      'stroke="#F46A25" stroke-dasharray="6 4" stroke-width="2"/>')
+    labels = list(s["period_label"])
+    parts += [f'<text x="{pad}" y="{height - 8}" font-size="11">{escape(labels[0])}</text>',
+              f'<text x="{width - pad}" y="{height - 8}" font-size="11" text-anchor="end">{escape(labels[-1])}</text>',
+              f'<text x="2" y="{y(hi) + 4:.1f}" font-size="11">{hi:g}</text>',
+              f'<text x="2" y="{y(lo) + 4:.1f}" font-size="11">{lo:g}</text>']
+    if target is not None:
+        parts.append(f'<text x="{width - pad}" y="{y(target) - 4:.1f}" font-size="11" text-anchor="end">'
+                     f'target {target:g}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

@@ -79,3 +79,12 @@ def test_pdf_is_a_pdf_with_a_page_per_exception(view_and_ctx):
     assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
     assert pages >= len(view.items) + 1
+
+
+def test_svg_chart_escapes_its_labels():
+    import pandas as pd
+
+    series = pd.DataFrame({"value": [1.0, 2.0, 3.0], "period_label": ["<b>2021</b>", "2022", "2023 & after"]})
+    svg = pack.svg_chart(series, target=2.5)
+    assert "<b>" not in svg and "&lt;b&gt;2021&lt;/b&gt;" in svg and "2023 &amp; after" in svg
+    assert svg.count("<circle") == 3 and "target 2.5" in svg
