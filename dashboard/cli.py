@@ -441,6 +441,61 @@ def cmd_share_revoke(args) -> int:
     return 0 if n or args.all else 1
 
 
+def cmd_meetings_add(args) -> int:
+    """Create a meeting (as the command line, with the admin's rights) and print its id."""
+    from . import meetings
+
+    try:
+        m = meetings.create_meeting(_engine(), date=args.date, title=args.title, actor="cli", role="admin")
+    except meetings.MeetingError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    print(m.id)
+    return 0
+
+
+def cmd_meetings_list(args) -> int:
+    """Every meeting, newest first: id, date, title (tab-separated)."""
+    from . import meetings
+
+    for m in meetings.list_meetings(_engine()):
+        print(f"{m.id}\t{m.date.isoformat()}\t{m.title}")
+    return 0
+
+
+def cmd_pack(args) -> int:
+    """The meeting pack for an authority and a meeting: a PDF (printed by Chromium) or an XLSX, by --out's suffix."""
+    from pathlib import Path
+
+    from . import meetings, pack
+    from .data import get_manager
+    from .state import ViewState
+    from .views import make_context
+
+    out = Path(args.out)
+    kind = out.suffix.lower()
+    if kind not in (".pdf", ".xlsx"):
+        raise SystemExit("error: --out must end in .pdf or .xlsx")
+    mgr = get_manager()
+    snap = mgr.snapshot()
+    area = snap.area(args.la)
+    if area is None or area["level"] != "la":
+        raise SystemExit(f"error: --la {args.la!r} is not an English local authority code "
+                         "(try `python -m dashboard areas`)")
+    meeting = meetings.get_meeting(mgr.engine, args.meeting)
+    if meeting is None:
+        raise SystemExit(f"error: there is no meeting {args.meeting} (try `python -m dashboard meetings list`)")
+    ctx = make_context(snap, mgr.registry, ViewState(la=area["code"], sn=mgr.settings.sn_model), mgr.settings.la_code,
+                       framework=mgr.settings.framework)
+    view = pack.published_view(mgr.engine, ctx, meeting)
+    try:
+        data = pack.pack_xlsx(ctx, view) if kind == ".xlsx" else pack.html_to_pdf(pack.pack_html(ctx, view))
+    except pack.PackError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    out.write_bytes(data)
+    print(f"Wrote {out} ({len(view.items)} exceptions, {len(data):,} bytes).")
+    return 0
+
+
 def cmd_import(args) -> int:
     from .auth import service as auth
     from .imports import ImportRefused, StoreUnavailable, import_return
@@ -596,6 +651,21 @@ def make_parser() -> argparse.ArgumentParser:
     sr.add_argument("id", nargs="?", type=int)
     sr.add_argument("--all", action="store_true")
     sr.set_defaults(func=cmd_share_revoke)
+
+    pk = sub.add_parser("pack", help="the meeting pack for an authority: PDF (printed by Chromium) or XLSX")
+    pk.add_argument("--la", default=None, help="DfE or GSS code (default: DASHBOARD_LA)")
+    pk.add_argument("--meeting", required=True, type=int, metavar="ID")
+    pk.add_argument("--out", required=True, metavar="FILE.pdf|FILE.xlsx")
+    pk.set_defaults(func=cmd_pack)
+
+    mp = sub.add_parser("meetings", help="the panel's meetings: add one, list them")
+    ms = mp.add_subparsers(dest="meetings_command", required=True, metavar="ACTION")
+    ma = ms.add_parser("add", help="add a meeting; prints its id")
+    ma.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD")
+    ma.add_argument("--title", required=True)
+    ma.set_defaults(func=cmd_meetings_add)
+    ml = ms.add_parser("list", help="list meetings, newest first: id, date, title")
+    ml.set_defaults(func=cmd_meetings_list)
 
     d = sub.add_parser("db", help="database schema: upgrade, current revision, new revision",
                        description="The schema is changed only by migrations (dashboard/migrations). Every command "

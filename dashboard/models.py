@@ -236,3 +236,77 @@ class AuditEvent(Base):
     ip: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
 
+
+
+# -- the panel's meetings: commentary and actions ------------------------------------------
+
+class Meeting(Base):
+    """A Performance Improvement Panel meeting: a date and a title."""
+
+    __tablename__ = "meetings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+
+
+class Comment(Base):
+    """Commentary on one metric, period and authority (optionally one agency's figure).
+
+    Append-only (the database refuses updates and deletes, migration 0003): a correction, and
+    publishing a draft, are new rows that name the row they supersede, so every version is kept.
+    """
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    metric_id: Mapped[str] = mapped_column(String(64))
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    la_code: Mapped[str] = mapped_column(String(16))  # GSS code
+    agency: Mapped[str | None] = mapped_column(String(80))
+    data_says: Mapped[str] = mapped_column(Text, default="")  # what the data tells us
+    why: Mapped[str] = mapped_column(Text, default="")
+    doing: Mapped[str] = mapped_column(Text, default="")  # what is being done
+    author: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    status: Mapped[str] = mapped_column(String(16))  # draft | published
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("comments.id"))
+
+    __table_args__ = (Index("ix_comments_metric_la", "metric_id", "la_code"),)
+
+
+class Action(Base):
+    """An action in the panel's challenge log, set at a meeting about a metric. Every change is a
+    row of ``action_history`` (and an audit row)."""
+
+    __tablename__ = "actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    agency: Mapped[str] = mapped_column(String(80))  # the owning agency
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # open | done | dropped
+    metric_id: Mapped[str] = mapped_column(String(64))
+    la_code: Mapped[str] = mapped_column(String(16))  # GSS code
+    meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
+    created_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    updated_by: Mapped[str] = mapped_column(String(120))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+
+    __table_args__ = (Index("ix_actions_metric_la", "metric_id", "la_code"),)
+
+
+class ActionChange(Base):
+    """Append-only history of an action: one row when it is set and one per change, with the
+    values after the change (the database refuses updates and deletes, migration 0003)."""
+
+    __tablename__ = "action_history"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("actions.id"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime)  # UTC
+    by: Mapped[str] = mapped_column(String(120))
+    text: Mapped[str] = mapped_column(Text)
+    agency: Mapped[str] = mapped_column(String(80))
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")

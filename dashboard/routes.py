@@ -12,11 +12,13 @@ from .registry import Registry
 
 @dataclass(frozen=True)
 class PageMatch:
-    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand", "spc"
+    page: str  # "overview", "about", "metric", "topic", "compare", "search", "demand", "spc", "meetings", "meeting",
+    #            "present"
     params: dict = field(default_factory=dict)
 
 
-#: path pattern -> page name. ``<metric>`` is a registry metric id, ``<topic>`` a registry topic id.
+#: path pattern -> page name. ``<metric>`` is a registry metric id, ``<topic>`` a registry topic id,
+#: ``<meeting>`` a meeting's number (whether it exists is the page's to say).
 PAGES: tuple[tuple[str, str], ...] = (
     ("/", "overview"),
     ("/about", "about"),
@@ -26,6 +28,10 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("/search", "search"),  # metric search results (?q=words)
     ("/demand", "demand"),
     ("/spc", "spc"),  # the SPC summary grid: variation against assurance
+    ("/meetings", "meetings"),  # the panel's meetings; analysts and admins create them here
+    ("/meeting/<meeting>", "meeting"),  # a meeting's exceptions view (?la=)
+    ("/meeting/<meeting>/present", "present"),  # meeting mode: one exception per screen (?la=), the first
+    ("/meeting/<meeting>/present/<item>", "present"),  # ... and the item-th (the router follows the path)
 )
 
 
@@ -50,6 +56,8 @@ def match_page(path: str | None, registry: Registry) -> PageMatch | None:
             if "metric" in params and registry.get(params["metric"]) is None:
                 return None
             if "topic" in params and params["topic"] not in {t.id for t in registry.topics}:
+                return None
+            if any(k in params and not (params[k].isdigit() and len(params[k]) <= 9) for k in ("meeting", "item")):
                 return None
             return PageMatch(page, params)
     return None

@@ -46,6 +46,7 @@ ROUTE_ROLES: dict[str, frozenset[str]] = {
     "/upload": ANALYSTS,
     "/upload/": ANALYSTS,
     "/versions/": ANALYSTS,
+    "/record/": ANALYSTS,  # writes of meetings, commentary and actions (dashboard.web.meetings)
     "/admin": ADMINS,
     "/admin/": ADMINS,
 }

@@ -11,10 +11,11 @@ TOPIC_PAGES = {"demand": "/demand"}
 
 
 def nav_entries(ctx: Context | None) -> list[tuple[str, str]]:
-    """The overview, each topic of the registry in its order, and the page about the data."""
+    """The overview, each topic of the registry in its order, the panel's meetings and the page about the data."""
     topics = [(TOPIC_PAGES.get(t.id, f"/topic/{t.id}"), t.label) for t in ctx.registry.topics] \
         if ctx is not None else []
-    return [("/", "Overview"), ("/spc", "SPC summary"), *topics, ("/about", "About the data")]
+    return [("/", "Overview"), ("/spc", "SPC summary"), *topics, ("/meetings", "Meetings"),
+            ("/about", "About the data")]
 
 
 def nav(ctx: Context | None, active: str) -> html.Nav:

@@ -15,6 +15,7 @@ from ..views import BAND_WORDS, Context, MetricView, cell_label, comparison_view
 from ..components import chart_data_table, data_table, figure_card, illustrative_badge, rag_chip, spc_chip
 from ..spc_view import POINT_STYLES, TRIAL_LABEL, metric_spc
 from .common import shell
+from .meetings import metric_section
 
 
 def download_href(ctx: Context, metric: Metric, view: MetricView) -> str:
@@ -212,7 +213,9 @@ def about(ctx: Context, metric: Metric, view: MetricView) -> html.Section:
                         className="metric-about")
 
 
-def layout(ctx: Context, metric: Metric) -> html.Div:
+def layout(ctx: Context, metric: Metric, notes=None) -> html.Div:
+    """The metric page; ``notes`` (``meeting_view.PanelNotes``: the commentary and actions this viewer
+    may see) adds the commentary and actions beside the chart."""
     view = metric_view(ctx, metric)
     r = view.row
     headline = html.Div([
@@ -234,6 +237,8 @@ def layout(ctx: Context, metric: Metric) -> html.Div:
         headline, warnings, controls(ctx, view),
         html.Div(trend_card(ctx, view), id="trend-container"),
         html.Div(spc_section(ctx, view), id="spc-container"),
+        metric_section(ctx, metric, notes, r.period_end.isoformat() if r.period_end else "")
+        if notes is not None else None,
         bcard,
         compares(ctx, metric),
         about(ctx, metric, view),

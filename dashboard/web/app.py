@@ -16,7 +16,7 @@ from ..config import ROOT, Settings, load_settings
 from ..data import DataManager, NoData
 from ..exports import safe_filename
 from ..pages import about, compare as compare_page, demand as demand_page, metric as metric_page, overview
-from ..pages import search as search_page, spc as spc_page, topic as topic_page
+from ..pages import meetings as meetings_page, search as search_page, spc as spc_page, topic as topic_page
 from ..pages.common import shell
 from ..routes import match_page, normalise
 from ..state import ViewState, parse_query
@@ -25,6 +25,8 @@ from ..views import (OutOfScope, UnknownArea, Viewer, compare_csv, make_context,
                      scorecard_csv)
 from . import security
 from .uploads import install_uploads
+from . import meetings as meetings_web
+from ..meetings import list_meetings
 from ..analysis.scorecard import filter_rows
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,15 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
     if found.page == "about":
         return about.layout(ctx)
     if found.page == "metric":
-        return metric_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
+        return metric_page.layout(ctx, ctx.registry.metric(found.params["metric"]),
+                                  notes=meetings_web.panel_notes(mgr.engine, ctx))
+    if found.page == "meetings":
+        return meetings_page.list_layout(ctx, list_meetings(mgr.engine))
+    if found.page == "meeting":
+        return meetings_web.meeting_page(mgr.engine, ctx, found.params["meeting"])
+    if found.page == "present":
+        return meetings_web.meeting_page(mgr.engine, ctx, found.params["meeting"], present=True,
+                                         item=found.params.get("item"))
     if found.page == "compare":
         return compare_page.layout(ctx, ctx.registry.metric(found.params["metric"]))
     if found.page == "search":
@@ -317,6 +327,7 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
                    ip=security.client_ip(), detail="suppressed view" if ctx.external else "staff view")
 
     install_uploads(server, mgr)
+    server.register_blueprint(meetings_web.create_blueprint(mgr))
 
     @server.get("/accessibility")
     def accessibility():
@@ -347,6 +358,33 @@ def register_routes(app: Dash, mgr: DataManager) -> None:
         """One metric across the chosen authorities; those outside the viewer's access are left out
         (views.compare_codes checks each against the link's scope)."""
         return _metric_download(metric_id, compare_csv, "compare_")
+
+    @server.get("/download/meeting/<int:meeting_id>/pack.<ext>")
+    def download_pack(meeting_id: int, ext: str):
+        """The meeting pack (XLSX, or PDF printed by Chromium) from the viewer's own view: published commentary
+        only, and an inspector's figures suppressed as on their screens."""
+        from .. import pack
+        from ..meetings import get_meeting
+
+        ctx = _download_context()
+        if isinstance(ctx, Response):
+            return ctx
+        meeting = get_meeting(mgr.engine, meeting_id)
+        if meeting is None or ext not in ("pdf", "xlsx"):
+            return Response("Not found", status=404, mimetype="text/plain")
+        view = pack.published_view(mgr.engine, ctx, meeting)
+        try:
+            data = pack.pack_xlsx(ctx, view) if ext == "xlsx" else pack.html_to_pdf(pack.pack_html(ctx, view))
+        except pack.PackError as exc:
+            return Response(str(exc), status=503, mimetype="text/plain")
+        _audit_download(ctx)
+        mime = "application/pdf" if ext == "pdf" else \
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        resp = Response(data, mimetype=mime)
+        name = safe_filename(f"meeting_{meeting.id}_pack_{ctx.la['old_code'] or ctx.la_code}.{ext}")
+        resp.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        resp.headers["Cache-Control"] = "no-store"
+        return resp
 
     @server.get("/download/scorecard.csv")
     def download_scorecard():

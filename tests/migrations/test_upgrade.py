@@ -9,6 +9,7 @@ build``) and compares every table, as the driver returns it, with what was there
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import shutil
 
@@ -32,13 +33,18 @@ from .conftest import (
 
 # Tables a build replaces (published data); everything else is what people entered.
 BUILD_OWNED = ("area", "stat_neighbour", "source", "observation", "quality_flag")
+# Tables migration 0003 adds (the panel's meetings): new, and empty after an upgrade.
+MEETING_TABLES = ("action_history", "actions", "comments", "meetings")
 
 
 def expected_after_upgrade(before: dict[str, list[tuple]]) -> dict[str, list[tuple]]:
-    """``before``, with the one change migration 0002 makes: the schema marker says "alembic"."""
+    """``before``, with the changes migrations 0002 and 0003 make: the schema marker says "alembic",
+    and the meeting tables are there, empty."""
     after = dict(before)
     assert ("schema", "3") in before["meta"]
     after["meta"] = sorted(("schema", "alembic") if r == ("schema", "3") else r for r in before["meta"])
+    for name in MEETING_TABLES:
+        after.setdefault(name, [])
     return after
 
 
@@ -66,6 +72,39 @@ def test_upgrade_keeps_every_row(mig_databases, dialect):
     # a second init_db changes nothing
     store.init_db(db.engine)
     assert raw_dump(db.engine) == after
+
+
+def test_a_0002_database_upgrades_to_0003_and_keeps_every_row(mig_databases, dialect):
+    """A database at 0002 (the release's rows, upgraded before the meeting tables existed), with
+    people, a link, a session, audit rows, a build, an import and a restore, gets the meeting tables
+    from 0003 and keeps every row of every table it had; the new tables work, and keep history."""
+    from dashboard import meetings
+
+    db = mig_databases.release(dialect)
+    migrate.upgrade(db.engine, target="0002")
+    assert migrate.current(db.engine) == "0002"
+    assert not set(MEETING_TABLES) & set(inspect(db.engine).get_table_names())
+    before = raw_dump(db.engine)
+    assert before["app_user"] and before["share_link"] and before["auth_session"] and before["version_file"]
+
+    store.init_db(db.engine)
+    assert migrate.current(db.engine) == migrate.head() == "0003"
+    after = raw_dump(db.engine)
+    assert {k: v for k, v in after.items() if k not in MEETING_TABLES} == before
+    assert all(after[name] == [] for name in MEETING_TABLES)
+
+    m = meetings.create_meeting(db.engine, date=dt.date(2026, 4, 1), title="Panel", actor=ADMIN_NAME, role="admin")
+    c = meetings.add_comment(db.engine, metric_id=METRIC, period_end=dt.date(2026, 3, 31), la_code="E06000034",
+                             data_says="Plans fell.", why="", doing="", actor=ADMIN_NAME, role="admin")
+    for stmt in (f"UPDATE comments SET why = 'changed' WHERE id = {c.id}", f"DELETE FROM comments WHERE id = {c.id}"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.engine.begin() as conn:
+                conn.execute(text(stmt))
+    again = raw_dump(db.engine)
+    assert {k: v for k, v in again.items() if k not in MEETING_TABLES + ("audit_event",)} == \
+        {k: v for k, v in before.items() if k != "audit_event"}
+    assert again["audit_event"][:len(before["audit_event"])] == before["audit_event"]
+    assert [r[0] for r in again["meetings"]] == [m.id]
 
 
 def test_upgraded_audit_log_still_refuses_update_and_delete(mig_databases, dialect):

@@ -75,6 +75,14 @@ ALLOWED_STATUS: dict[tuple[str, str], set[int]] = {
     ("GET", "/admin/versions"): {200},
     ("POST", "/admin/versions/<int:version_id>/restore"): {400, 404},
     ("GET", "/versions/<int:version_id>/file"): {404},
+    # meetings, commentary and actions (dashboard.web.meetings): the sample POST has no fields, so each is
+    # refused with the reason, and nothing is written (test_meetings_http.py)
+    ("POST", "/record/meeting"): {400},
+    ("POST", "/record/comment"): {400},
+    ("POST", "/record/comment/<int:comment_id>/publish"): {400},
+    ("POST", "/record/action"): {400},
+    ("POST", "/record/action/<int:action_id>"): {400},
+    ("GET", "/download/meeting/<int:meeting_id>/pack.<ext>"): {404},  # the sample meeting does not exist
 }
 
 # Sign-out ends the client's session: it runs last for each role. Revoking every link would end
@@ -84,7 +92,8 @@ LAST = ("/logout",)
 GLOBAL_EFFECT = {("POST", "/admin/links/revoke-all")}
 
 PATH_VALUES = {"path": "topic/child_protection", "metric_id": "cp_rate_31mar", "token": "x" * 43,
-               "link_id": "999999", "version_id": "999999", "filename": "style.css", "ext": "csv"}
+               "link_id": "999999", "version_id": "999999",
+               "comment_id": "999999", "action_id": "999999", "meeting_id": "999999", "filename": "style.css", "ext": "csv"}
 
 
 def _component_suite(app, engine) -> dict[str, str]:
