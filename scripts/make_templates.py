@@ -7,8 +7,9 @@ Writes ``return_template.csv``, ``targets_template.csv`` and ``return_template.x
 sheet), and the monthly demand templates ``demand_template.csv`` and ``demand_template.xlsx``
 (a "readme" sheet and a "demand" sheet: one row per month, one column per demand measure, the
 months and area filled in and the figures left blank to fill). The example figures are real
-ones from the Thurrock LSCB annual report 2016-17 (the seed report), so a template read back gives rows that are true. The workbook is written with
-fixed timestamps, so regenerating it without changes gives the same bytes.
+ones from the Thurrock LSCB annual report 2016-17 (the seed report), so a template read back
+gives rows that are true. The workbook is written with fixed timestamps, so regenerating it
+without changes gives the same bytes.
 """
 from __future__ import annotations
 
