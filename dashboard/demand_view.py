@@ -481,7 +481,8 @@ def cached_projection(values: pd.Series, *, kind: str, upper: float | None) -> f
     leaves a series as it was (an import of other figures), the staff and the inspector views of
     unsuppressed months, and every ``months`` window reuse one fit. A projection is a pure function
     of its inputs, so the cache cannot serve a stale one."""
-    key = (values.index.asi8.tobytes(), values.to_numpy(dtype=float).tobytes(), max(HORIZONS), kind, upper)
+    when = pd.DatetimeIndex(values.index).asi8.tobytes() if len(values) else b""
+    key = (when, values.to_numpy(dtype=float).tobytes(), max(HORIZONS), kind, upper)
     got = _PROJECTIONS.get(key)
     if got is None:
         got = forecast.project(values, max(HORIZONS), kind=kind, upper=upper)
