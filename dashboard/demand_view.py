@@ -572,15 +572,24 @@ def _capacity(ctx: Context, by_id: dict[str, SeriesSummary]) -> Capacity:
     share = None
     if agency is not None and agency.latest_value is not None and agency.latest_period == fte.latest_period:
         share = round(100 * agency.latest_value / (fte.latest_value + agency.latest_value), 1)
-    now = round(cin.latest_value / fte.latest_value, 1)
     both = pd.concat([cin.values.rename("cin"), fte.values.rename("fte")], axis=1).dropna()
     both = both[both["fte"] > 0]
     history = tuple((t.date(), round(float(r.cin / r.fte), 1)) for t, r in both.iterrows())
+    if not history:
+        return Capacity(target, t_source, t_ill, None, None, {h: None for h in HORIZONS}, None,
+                        "No caseload: children in need and social worker FTE have no month in common.", share,
+                        reported, reason="no data")
+    # now: the latest month both figures have (never one month's children over another month's staff)
+    now_period, now = history[-1]
     pc, pf = cin.projection, fte.projection
     projected: dict = {h: None for h in HORIZONS}
     crossing, words, reason = None, "", ""
     path: tuple = ()
-    if pc.available and pf.available:
+    if pc.available and pf.available and pc.last_period != pf.last_period:
+        reason = (f"children in need end in {pc.last_period:%B %Y} and social worker FTE in {pf.last_period:%B %Y}: "
+                  "no projected caseload until both have the same latest month")
+        words = f"No projected caseload: {reason}."
+    elif pc.available and pf.available:
         point = (pc.forecast["point"] / pf.forecast["point"].where(pf.forecast["point"] > 0)).round(1)
         path = tuple((t.date(), None if pd.isna(v) else float(v)) for t, v in point.items())
         for h in HORIZONS:
@@ -599,7 +608,7 @@ def _capacity(ctx: Context, by_id: dict[str, SeriesSummary]) -> Capacity:
     else:
         reason = pc.reason if not pc.available else pf.reason
         words = f"No projected caseload. {reason}"
-    return Capacity(target, t_source, t_ill, cin.latest_period, now, projected, crossing, words, share, reported,
+    return Capacity(target, t_source, t_ill, now_period, now, projected, crossing, words, share, reported,
                     reason=reason, history=history, path=path)
 
 
