@@ -235,7 +235,14 @@ def layout(ctx: Context) -> html.Div:
                            "months are made only for the configured authority.", className="text-muted",
                            id="demand-none"))
         return shell(ctx, "/demand", "Demand pressures (monthly)", body)
-    body += [html.H2("From contact to plan"), _flow_card(view), _conversion_card(view)]
+    body.append(html.H2("From contact to plan"))
+    if view.flow:
+        body.append(_flow_card(view))
+    else:
+        body.append(html.P("No flow from contact to plan: its monthly counts are not available in this view "
+                           "(generated counts are never shown through an inspector link).", id="demand-no-flow"))
+    if view.conversions:
+        body.append(_conversion_card(view))
     body += _capacity_section(view)
     body += [html.H2("Each series and its projection"),
              html.P("Flows are added up over the months compared; month-end figures (children on a plan, in need, "

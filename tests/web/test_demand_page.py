@@ -74,3 +74,18 @@ def test_external_viewers_do_not_get_illustrative_counts(manager):
     assert [s.metric_id for s in view.series] == ["demand_sw_fte", "demand_agency_fte", "demand_vacancies",
                                                   "demand_caseload"]
     assert view.flow == [] and view.capacity.implied_caseload is None
+
+
+def test_an_inspector_gets_no_generated_count_on_the_demand_page(client, inspector_client, dependencies, manager):
+    """Through an inspector link the page shows the staff FTE series only: no flow, no generated count."""
+    staff = demand_view(view_context(manager, ""))
+    page = render_page(inspector_client, dependencies, "/demand")
+    text = all_text(page)
+    assert by_id(page, "demand-flow-table") is None and by_id(page, "demand-rates-table") is not None
+    series = text_of(by_id(page, "demand-series-table"))
+    for mid in ("demand_referrals", "demand_icpc", "demand_placements_20mi", "demand_cp_open"):
+        s = staff.by_id(mid)
+        assert s.title not in series, mid
+    assert staff.by_id("demand_sw_fte").title in series
+    for step in staff.flow:
+        assert step.title not in text
