@@ -36,7 +36,7 @@ from .analysis.series import ENGLAND
 from .analysis.spc import SpcResult, spc
 from .importers import demand as demand_data
 from .registry import Metric, Unit
-from .views import Context
+from .views import Context, period_rows
 
 FLOW_STEPS = ("demand_contacts", "demand_referrals", "demand_assessments", "demand_s47", "demand_icpc",
               "demand_cp_started")
@@ -350,14 +350,16 @@ def _published_latest(ctx: Context, metric_id: str, area_code: str) -> tuple[dt.
 
 
 def _value_at(ctx: Context, metric_id: str, area_code: str, period_end: dt.date) -> float | None:
-    def compute() -> dict:
-        rows = ctx.rows(metric_id, area_code)
-        if rows.empty:
-            return {}
-        rows = rows[(rows["agency"] == "") & (rows["breakdown"] == "") & rows["value"].notna()]
-        return dict(zip(rows["period_end"], rows["value"].astype(float)))
+    """An area's whole-area value of a published metric for one period (every area's, read once)."""
+    if ctx.state.as_of is not None and period_end > ctx.state.as_of:
+        return None
 
-    return ctx.snap.memo(("demand-values", metric_id, area_code, ctx.state.as_of), compute).get(period_end)
+    def compute() -> dict:
+        rows = period_rows(ctx.snap, metric_id, period_end, ("", "", ""))
+        rows = rows[rows["value"].notna()]
+        return dict(zip(rows["area_code"], rows["value"].astype(float)))
+
+    return ctx.snap.memo(("demand-period-values", metric_id, period_end), compute).get(area_code)
 
 
 def _median(values: list[float], n_neighbours: int) -> float | None:
