@@ -448,9 +448,7 @@ def _annual_check(ctx: Context, series: list[SeriesSummary]) -> list[str]:
     """The months of each series against DfE's published year (:func:`dashboard.importers.demand.reconcile`):
     a warning per difference, never an error."""
     published = []
-    for mid in ("referrals", "rereferral_pct", "cp_started", "cp_plans_31mar", "cin_31mar", "lac_31mar",
-                "lac_new_placements_20_miles", "sw_turnover_rate", "sw_agency_rate", "sw_vacancy_rate",
-                "sw_caseload"):
+    for mid in demand_data.PUBLISHED_ANNUAL:
         rows = ctx.rows(mid)
         if not rows.empty:
             published.append(rows[rows["source_kind"] == "published"] if "source_kind" in rows else rows)
