@@ -62,8 +62,17 @@ def test_a_real_monthly_return_replaces_the_illustrative_months(sqlite_db, regis
     eng = sqlite_db.engine
     before = demand_view(_ctx(sqlite_db))
     assert before.illustrative and before.real == []
+    dry = import_return(eng, registry, FIXTURE.read_bytes(), FIXTURE.name, user="analyst-a", dry_run=True)
     report = import_return(eng, registry, FIXTURE.read_bytes(), FIXTURE.name, user="analyst-a")
     assert report.accepted and report.problems == [] and report.added == 30 * 20
+    # the annual check at import: warnings in the report (the dry run's too), flags on the metrics
+    assert dry.warnings == report.warnings and len(report.warnings) == len(report.details)
+    rereferral = [w for w in report.warnings if "Re-referrals" in w]
+    assert len(rereferral) == 1 and "310" in rereferral[0] and "302" in rereferral[0]
+    assert "not an error" in rereferral[0]
+    assert not any(w.split(": ", 1)[1].startswith("Referrals (monthly)") for w in report.warnings)
+    flags = sqlite_db.manager().snapshot().flags_for("demand_rereferrals", "E06000034")
+    assert any("302" in m for m in flags["message"]), flags
 
     view = demand_view(_ctx(sqlite_db))
     header, rows = _fixture()
