@@ -572,7 +572,7 @@ def _capacity(ctx: Context, by_id: dict[str, SeriesSummary]) -> Capacity:
     share = None
     if agency is not None and agency.latest_value is not None and agency.latest_period == fte.latest_period:
         share = round(100 * agency.latest_value / (fte.latest_value + agency.latest_value), 1)
-    both = pd.concat([cin.values.rename("cin"), fte.values.rename("fte")], axis=1).dropna()
+    both = pd.concat([cin.values.rename("cin"), fte.values.rename("fte")], axis=1, sort=True).dropna()
     both = both[both["fte"] > 0]
     history = tuple((t.date(), round(float(r.cin / r.fte), 1)) for t, r in both.iterrows())
     if not history:

@@ -17,7 +17,6 @@ from dashboard.demand_view import demand_view
 from dashboard.imports import ImportRefused, import_return
 from dashboard.state import parse_query
 from dashboard.views import make_context
-from dashboard.web.app import render
 from tests.helpers import by_id, text_of
 
 from .conftest import ROOT, dump, dump_diff
@@ -96,7 +95,7 @@ def test_a_real_monthly_return_replaces_the_illustrative_months(sqlite_db, regis
     assert not any("Children in need" in w for w in view.quality)
     assert all("recorded months" in w for w in view.quality)
 
-    page = _json(render(sqlite_db.manager(), "/demand", ""))
+    page = staff_page(sqlite_db)
     text = _texts(page)
     assert _by_id(page, "demand-illustrative") is None
     assert "Illustrative:" not in text and "Some values in this chart are generated examples" not in text
@@ -179,8 +178,33 @@ def test_inspectors_get_recorded_months_suppressed_and_never_generated_ones(sqli
     assert "Placements" in table or "placements" in table.lower()
 
 
+def staff_page(db):
+    """The demand page as a signed-in staff viewer's context draws it (what the router returns)."""
+    from dashboard.pages import demand as demand_page
+
+    return _json(demand_page.layout(_ctx(db)))
+
+
 def render_external(db):
     """The demand page as an inspector's context draws it."""
     from dashboard.pages import demand as demand_page
 
     return _json(demand_page.layout(_ctx(db, external=True)))
+
+
+def test_a_return_with_some_measures_replaces_only_those(sqlite_db, registry):
+    header, rows = _fixture()
+    keep = [header.index(c) for c in ("month", "area", "demand_referrals", "demand_cin_open")]
+    data = _as_csv([header[i] for i in keep], [[r[i] for i in keep] for r in rows])
+    import_return(sqlite_db.engine, registry, data, "two_measures.csv", user="analyst-a")
+    view = demand_view(_ctx(sqlite_db))
+    assert sorted(view.real) == ["demand_cin_open", "demand_referrals"]
+    assert view.illustrative  # the other 18 are still generated, and say so
+    assert "for 2 of 20 series" in view.real_words and "still illustrative" in view.real_words
+    assert not view.by_id("demand_referrals").illustrative and view.by_id("demand_s47").illustrative
+    assert view.by_id("demand_referrals").n_months == 30  # never half real and half generated
+    page = staff_page(sqlite_db)
+    assert _by_id(page, "demand-illustrative") is not None
+    assert "for 2 of 20 series" in _texts(_by_id(page, "demand-recorded"))
+    rates = _texts(_by_id(page, "demand-rates-table"))
+    assert rates.count("Recorded") == 2 and rates.count("Illustrative") == 1 + 18  # heading says both words
