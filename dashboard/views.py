@@ -167,7 +167,13 @@ def scorecard(ctx: Context, all_metrics: bool = False) -> list[ScorecardRow]:
 
     def build() -> list[ScorecardRow]:
         reg = ctx.registry.model_copy(update={"metrics": metrics})
-        rows = build_scorecard(reg, ctx.snap.rows, ctx.la_code, ctx.state.as_of)
+        def rows_for(metric_id: str, area_code: str) -> pd.DataFrame:
+            rows = ctx.snap.rows(metric_id, area_code)
+            if metric_id in ctx.no_illustrative and not rows.empty:  # external viewers: never generated counts
+                rows = rows[~rows["illustrative"].astype(bool)]
+            return rows
+
+        rows = build_scorecard(reg, rows_for, ctx.la_code, ctx.state.as_of)
         return [with_benchmark(ctx, ctx.registry.metric(r.metric_id), r) for r in rows]
 
     return ctx.snap.memo(("scorecard", ctx.la_code, ctx.state.as_of, ctx.state.sn, ids, targets), build)

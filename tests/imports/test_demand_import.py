@@ -173,6 +173,11 @@ def test_inspectors_get_recorded_months_suppressed_and_never_generated_ones(sqli
     placements = view.by_id("demand_placements_20mi")
     assert placements.values.isna().any() and not placements.projection.available
     assert placements.rate is None or placements.rate.value is None  # no rate built on a suppressed month
+    from dashboard.views import scorecard
+
+    row = next(r for r in scorecard(ext, all_metrics=True) if r.metric_id == "demand_placements_20mi")
+    assert not row.illustrative and row.period_end == dt.date(2026, 9, 30)
+    assert row.spark and not any(v is not None and 1 <= v <= 5 for _, v in row.spark)
     page = render_external(sqlite_db)
     table = _texts(_by_id(page, "demand-series-table"))
     assert "Placements" in table or "placements" in table.lower()
