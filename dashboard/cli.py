@@ -196,6 +196,11 @@ def demand_text(view) -> str:
     lines = [f"Monthly demand: {view.la_name} ({view.la_code}) - data version {view.data_version}"]
     if view.illustrative:
         lines.append(view.words)
+    if view.real:
+        lines.append(view.real_words)
+    if view.quality:
+        lines += ["", "Data-quality warnings (the months against DfE's published years; warnings, not errors):"]
+        lines += [f"  Warning: {w}" for w in view.quality]
     f = view.flow_window
     lines += ["", f"Flow from contact to plan: {view.months} months to {f[1] or '-'} against the {view.months} "
               f"months to {f[3] or '-'}"]
@@ -203,6 +208,14 @@ def demand_text(view) -> str:
     for st in view.flow:
         rows.append([st.title, n(st.current), n(st.previous), pct(st.conversion), pct(st.conversion_previous)])
     lines += _table(rows)
+    if view.conversions:
+        year = next((c.published_period for c in view.conversions if c.published_period), "-")
+        lines += ["", f"Conversion per 100 of the step before, against DfE's published ratios ({year})"]
+        rows = [["step", "now", "before", "published here", "England", "neighbours' median"]]
+        for c in view.conversions:
+            rows.append([c.words, n(c.current, 1), n(c.previous, 1), n(c.published_la, 1), n(c.england, 1),
+                         n(c.neighbours, 1)])
+        lines += _table(rows)
     lines += ["", "Series (projection: point [80% interval] [95% interval]; back-test MAPE over the last 12 months "
                   "held out)"]
     rows = [["metric", "latest month", "value", "window", "now", "before", "change", "6 months ahead",
@@ -230,6 +243,16 @@ def demand_text(view) -> str:
                      n(s.previous, d), change, *cells, back])
     lines += _table(rows)
     lines += notes
+    lines += ["", "Rates per 10,000 children aged 0-17 (flows: the 12 months to the month; stocks: at month end) "
+                  "and SPC"]
+    rows = [["metric", "rate", "basis", "before", "published here", "England", "neighbours' median", "SPC"]]
+    for s in view.series:
+        r = s.rate
+        rows.append([s.metric_id, n(r.value, 1) if r else "-",
+                     (f"{r.basis} {r.period}" if r else "-"), n(r.previous, 1) if r else "-",
+                     (f"{n(r.published_la, 1)} ({r.published_period})" if r and r.published_la is not None else "-"),
+                     n(r.england, 1) if r else "-", n(r.neighbours, 1) if r else "-", s.spc_words])
+    lines += _table(rows)
     c = view.capacity
     lines += ["", "Capacity"]
     target = "none set" if c.target is None else f"{c.target:g}" + (" (illustrative target)" if c.target_illustrative
@@ -251,12 +274,20 @@ def demand_csv(view) -> str:
     from .exports import records_csv
 
     records = [dict(section="flow", **st.record()) for st in view.flow]
-    records += [dict(section="series", **s.record()) for s in view.series]
+    records += [dict(section="conversion", metric_id=c.to_id, title=c.words, **c.record()) for c in view.conversions]
+    for s in view.series:
+        rec = s.record()
+        for part in ("rate", "spc"):
+            for k, v in (rec.pop(part) or {}).items():
+                rec[f"{part}_{k}"] = v
+        records.append(dict(section="series", **rec))
+    records += [dict(section="quality", metric_id="", title="Data-quality warning", warning=w) for w in view.quality]
     records.append(dict(section="capacity", metric_id="capacity", title="Caseload implied by open cases",
                         **{k: v for k, v in view.capacity.record().items() if k != "projected"},
                         **{f"projected_{h}": v for h, v in view.capacity.projected.items()}))
     for r in records:
         r["illustrative_note"] = view.words
+        r["recorded_note"] = view.real_words
         r["authority"] = f"{view.la_name} ({view.la_code})"
         r["data_version"] = view.data_version
     fields = list(DEMAND_CSV)

@@ -419,6 +419,22 @@ def flow_figure(steps: list[str], current: list[float | None], previous: list[fl
     ], "layout": layout}
 
 
+def conversion_figure(steps: list[str], series: list[tuple[str, list[float | None]]], title: str) -> dict:
+    """Conversion rates of the flow (per 100 of the step before): one bar per source for each step
+    (the authority's months, its published year, England, the neighbours' median), each named in the
+    legend and in the hover label, and patterned as well as coloured."""
+    labels = [wrap_label(s) for s in steps]
+    layout = base_layout(title, "per 100 of the step before")
+    layout["barmode"] = "group"
+    colours = ("#12436D", "#28A197", "#801650", "#F46A25")
+    patterns = ("", "/", ".", "x")
+    return {"data": [
+        {"type": "bar", "name": name, "x": labels, "y": ys,
+         "marker": {"color": colours[i % 4], "pattern": {"shape": patterns[i % 4]}},
+         "hovertemplate": "%{y:,.1f}<extra>" + name + "</extra>"} for i, (name, ys) in enumerate(series)
+    ], "layout": layout}
+
+
 def projection_figure(title: str, y_title: str, observed: list[tuple[str, float | None]],
                       projected: list[dict], decimals: int = 0, target: float | None = None,
                       observed_name: str = "Recorded") -> dict:

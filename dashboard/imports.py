@@ -234,6 +234,8 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
             new_rows[k] = r
         current_targets = _current_targets(conn, import_v)
         _target_changes(registry, current_targets, parsed.targets, report)
+        layer_rows = [r for k, r in old.items() if k not in new_rows] + list(new_rows.values())
+        annual_flags = _demand_annual_flags(conn, registry, layer_rows, report)
         report.accepted = True
         if dry_run:
             s.rollback()
@@ -268,6 +270,7 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
         partitions = {k for k, b in registry.breakdowns.items() if b.partition}
         layer = pd.DataFrame(rows).assign(source_key=lambda d: d["source_id"].astype(str)) if rows else None
         flags = breakdown_total_warnings(layer, partitions) if layer is not None else []
+        flags += [f | {"source_key": str(src.id)} for f in annual_flags]
         if flags:
             s.execute(insert(store.QualityFlag), [
                 {k: f[k] for k in ("metric_id", "area_code", "period_end", "severity", "message")}
@@ -282,6 +285,39 @@ def _write(engine: Engine, registry: Registry, parsed: ParsedReturn, data: bytes
         version.report = json.dumps(report.as_dict(), default=str)
     log.info("import %s accepted as data version %s by %s", report.filename, report.version_id, user)
     return report
+
+
+def _demand_annual_flags(conn, registry: Registry, rows: list[dict], report: ImportReport) -> list[dict]:
+    """The annual check of the monthly demand in the new import layer: where a year to 31 March (or a
+    30 September) of an area's months has a published DfE figure, a difference is a data-quality flag
+    and a warning in the report (:func:`dashboard.importers.demand.reconcile`). Never an error."""
+    from .importers import demand
+
+    monthly = [r for r in rows if r["metric_id"] in demand.BY_ID and not r.get("agency") and not r.get("breakdown")]
+    build_v, _ = store.layer_versions(conn)
+    if not monthly or build_v is None:
+        return []
+    areas = sorted({r["area_code"] for r in monthly})
+    ob = store.Observation
+    q = (select(ob.metric_id, ob.area_code, ob.period_end, ob.value, ob.numerator, ob.denominator, ob.status,
+                ob.breakdown)
+         .join(store.Source, store.Source.id == ob.source_id)
+         .where(ob.version_id == build_v, ob.metric_id.in_(list(demand.PUBLISHED_ANNUAL)), ob.area_code.in_(areas),
+                store.Source.kind == "published"))
+    published = pd.DataFrame(conn.execute(q).all(), columns=["metric_id", "area_code", "period_end", "value",
+                                                             "numerator", "denominator", "status", "breakdown"])
+    out = []
+    for area in areas:
+        annual = demand.annual_from_observations(published, area)
+        for w in demand.reconcile(monthly, annual, area_code=area):
+            mid = w.split(":", 1)[0]
+            title = registry.get(mid).short_title if registry.get(mid) is not None else mid
+            text = f"{title}, {area}: {w.split(':', 1)[1].strip()} A data-quality warning, not an error."
+            out.append(dict(metric_id=mid, area_code=area, period_end=None, severity="warning", message=text))
+            report.warnings.append(f"{report.filename}: {text}")
+            report.details.append({"severity": "warning", "file": report.filename, "sheet": None, "row": None,
+                                   "column": mid, "value": "", "rule": text, "suggestion": None})
+    return out
 
 
 def _lock_imports(s) -> None:

@@ -60,6 +60,8 @@ class Context:
     # the active partnership framework's metric ids, in its order (every metric when there is none)
     framework_ids: tuple[str, ...] = ()
     framework_title: str = ""
+    # for external viewers: metrics whose illustrative (generated, unsuppressed) rows are never handed out
+    no_illustrative: frozenset[str] = frozenset()
 
     @property
     def external(self) -> bool:
@@ -83,6 +85,8 @@ class Context:
 
     def rows(self, metric_id: str, area_code: str | None = None) -> pd.DataFrame:
         rows = self.snap.rows(metric_id, area_code or self.la_code)
+        if metric_id in self.no_illustrative and not rows.empty:
+            rows = rows[~rows["illustrative"].astype(bool)]
         if self.state.as_of is not None and not rows.empty:
             rows = rows[rows["period_end"] <= self.state.as_of]
         return rows
@@ -92,11 +96,17 @@ def registry_key(registry: Registry) -> tuple:
     return tuple((m.id, m.suppression.rule) for m in registry.metrics)
 
 
-def illustrative_counts(snap: Snapshot, registry: Registry) -> frozenset[str]:
-    """Metrics under the small-numbers rule that have illustrative (generated) rows."""
+def illustrative_counts(snap: Snapshot, registry: Registry, area_code: str | None = None) -> frozenset[str]:
+    """Metrics under the small-numbers rule that have illustrative (generated) rows, less, when
+    ``area_code`` is given, those with real (published, returned or imported) rows for that area."""
     governed = {m.id for m in registry.metrics if m.suppression.rule == "small_numbers"}
     ill = snap.frame[snap.frame["illustrative"].astype(bool)]
-    return frozenset(set(ill["metric_id"].unique()) & governed)
+    hidden = set(ill["metric_id"].unique()) & governed
+    if area_code is not None and hidden:
+        f = snap.frame
+        real = f[(f["area_code"] == area_code) & ~f["illustrative"].astype(bool) & f["metric_id"].isin(hidden)]
+        hidden -= set(real["metric_id"].unique())
+    return frozenset(hidden)
 
 
 def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_la: str, *,
@@ -121,19 +131,25 @@ def make_context(snap: Snapshot, registry: Registry, state: ViewState, default_l
         raise UnknownArea(state.la or default_la)
     if allowed_las is not None and not ({area["code"], str(area["old_code"])} & allowed_las):
         raise OutOfScope(area["name"])
+    no_illustrative: frozenset[str] = frozenset()
     if external:
         # Illustrative rows are not suppressed (they are not real children), so generated counts
-        # under the small-numbers rule (the illustrative monthly demand) are not shown to external
-        # viewers at all: they get the metric once its months are real, and suppressed.
-        hidden = snap.memo(("illustrative_counts", registry_key(full)), lambda: illustrative_counts(snap, full))
+        # under the small-numbers rule (the illustrative monthly demand) are never shown to external
+        # viewers: a metric whose only figures for the authority are generated is left out, and one
+        # with real (imported) months is shown with those only, suppressed.
+        code = area["code"]
+        hidden = snap.memo(("illustrative_counts", registry_key(full), code),
+                           lambda: illustrative_counts(snap, full, code))
         if hidden:
             registry = registry.model_copy(update={"metrics": [m for m in registry.metrics if m.id not in hidden]})
+        no_illustrative = snap.memo(("illustrative_counts", registry_key(full)),
+                                    lambda: illustrative_counts(snap, full))
         # Suppression is computed for the whole registry, the same for every external viewer.
         snap = snap.external(full)
     return Context(snap=snap, registry=registry, state=state, la=area, region=snap.region_of(area["code"]),
                    neighbours=snap.neighbour_codes(area["code"], state.sn), allowed_las=allowed_las,
                    viewer=viewer or Viewer(), framework_ids=framework_ids,
-                   framework_title=fw.title if fw else "")
+                   framework_title=fw.title if fw else "", no_illustrative=no_illustrative)
 
 
 def scorecard_metrics(ctx: Context, all_metrics: bool = False) -> list[Metric]:
@@ -152,7 +168,13 @@ def scorecard(ctx: Context, all_metrics: bool = False) -> list[ScorecardRow]:
 
     def build() -> list[ScorecardRow]:
         reg = ctx.registry.model_copy(update={"metrics": metrics})
-        rows = build_scorecard(reg, ctx.snap.rows, ctx.la_code, ctx.state.as_of)
+        def rows_for(metric_id: str, area_code: str) -> pd.DataFrame:
+            rows = ctx.snap.rows(metric_id, area_code)
+            if metric_id in ctx.no_illustrative and not rows.empty:  # external viewers: never generated counts
+                rows = rows[~rows["illustrative"].astype(bool)]
+            return rows
+
+        rows = build_scorecard(reg, rows_for, ctx.la_code, ctx.state.as_of)
         return [with_spc(ctx, m, with_benchmark(ctx, m, r))
                 for m, r in ((ctx.registry.metric(r.metric_id), r) for r in rows)]
 

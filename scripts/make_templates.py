@@ -4,9 +4,12 @@
 
 Writes ``return_template.csv``, ``targets_template.csv`` and ``return_template.xlsx`` (a
 "readme" sheet with the instructions and the metric list, one sheet per agency, and a "targets"
-sheet). The example figures are real ones from the Thurrock LSCB annual report 2016-17 (the
-seed report), so a template read back gives rows that are true. The workbook is written with
-fixed timestamps, so regenerating it without changes gives the same bytes.
+sheet), and the monthly demand templates ``demand_template.csv`` and ``demand_template.xlsx``
+(a "readme" sheet and a "demand" sheet: one row per month, one column per demand measure, the
+months and area filled in and the figures left blank to fill). The example figures are real
+ones from the Thurrock LSCB annual report 2016-17 (the seed report), so a template read back
+gives rows that are true. The workbook is written with fixed timestamps, so regenerating it
+without changes gives the same bytes.
 """
 from __future__ import annotations
 
@@ -230,6 +233,76 @@ def return_workbook() -> bytes:
     return reproducible_zip(buf.getvalue())
 
 
+#: The months the demand templates list (the figures are left blank: there are no real monthly examples).
+DEMAND_MONTHS = [dt.date(2025 + (m + 3) // 12, (m + 3) % 12 + 1, 1) for m in range(12)]
+
+DEMAND_INSTRUCTIONS = [
+    "Monthly demand return: how to fill it in",
+    "",
+    "One row per month, one column per measure (the sheet named demand). Columns: month, area, then the",
+    "measures by metric id (the 'demand_' may be left off: referrals is demand_referrals), and an optional note.",
+    "month: Mar 2025, 2025-03, 03/2025 or the month's last day 31/03/2025. Every month once, none missing,",
+    "       none that has not ended yet.",
+    "A flow (contacts, referrals, assessments ...) is the count in the month; a stock (children on a plan, in",
+    "need, looked after; FTE; vacancies; caseload) is the figure on the last day of the month.",
+    "Percentages as 87.5 or 87.5%. A figure not available: x. A suppressed small number: c.",
+    "A blank cell means the measure is not given that month: a blank between two months with figures is a",
+    "gap and refuses the file (write x instead). A measure may start or stop part-way through.",
+    "The months replace the illustrative ones for the area on the demand page. The 12 months to 31 March are",
+    "checked against DfE's published figure for the year where there is one (a warning, not an error).",
+]
+
+
+def demand_header(registry) -> list[str]:
+    return ["month", "area"] + [m.id for m in registry.by_topic("demand")] + ["note"]
+
+
+def demand_csv() -> str:
+    header = demand_header(load_registry(DEFAULT_DATA_DIR / "metrics.yaml"))
+    return csv_text(header, [[f"{d:%b %Y}", "883"] + [""] * (len(header) - 2) for d in DEMAND_MONTHS])
+
+
+def demand_workbook() -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    registry = load_registry(DEFAULT_DATA_DIR / "metrics.yaml")
+    wb = Workbook()
+    readme = wb.active
+    readme.title = "readme"
+    for i, line in enumerate(DEMAND_INSTRUCTIONS, start=1):
+        readme.cell(row=i, column=1, value=line)
+    readme["A1"].font = Font(bold=True, size=14)
+    first = len(DEMAND_INSTRUCTIONS) + 2
+    for j, h in enumerate(["column", "measure", "unit", "decimals"], start=1):
+        readme.cell(row=first, column=j, value=h).font = Font(bold=True)
+    for i, m in enumerate(registry.by_topic("demand"), start=first + 1):
+        for j, v in enumerate([m.id, m.short_title, m.unit.value, m.decimals], start=1):
+            readme.cell(row=i, column=j, value=v)
+    readme.column_dimensions["A"].width = 30
+    readme.column_dimensions["B"].width = 40
+    ws = wb.create_sheet("demand")
+    header = demand_header(registry)
+    for j, h in enumerate(header, start=1):
+        c = ws.cell(row=1, column=j, value=h)
+        c.font = Font(bold=True)
+        ws.column_dimensions[c.column_letter].width = max(10, len(h) + 2)
+    for i, d in enumerate(DEMAND_MONTHS, start=2):
+        ws.cell(row=i, column=1, value=f"{d:%b %Y}").number_format = "@"
+        ws.cell(row=i, column=2, value="883").number_format = "@"
+    for i in range(len(DEMAND_MONTHS) + 2, 201):
+        ws.cell(row=i, column=1).number_format = "@"
+        ws.cell(row=i, column=2).number_format = "@"
+    ws.freeze_panes = "C2"
+    wb.properties.creator = "safeguarding-dashboard scripts/make_templates.py"
+    wb.properties.lastModifiedBy = None
+    wb.properties.created = FIXED_TIME
+    wb.properties.modified = FIXED_TIME
+    buf = io.BytesIO()
+    wb.save(buf)
+    return reproducible_zip(buf.getvalue())
+
+
 def reproducible_zip(data: bytes) -> bytes:
     """The same zip with every entry's timestamp fixed, so that equal content gives equal bytes."""
     src = zipfile.ZipFile(io.BytesIO(data))
@@ -252,7 +325,10 @@ def main() -> None:
     (OUT / "return_template.csv").write_bytes(return_csv().encode("utf-8"))
     (OUT / "targets_template.csv").write_bytes(targets_csv().encode("utf-8"))
     (OUT / "return_template.xlsx").write_bytes(return_workbook())
-    for name in ("return_template.csv", "targets_template.csv", "return_template.xlsx"):
+    (OUT / "demand_template.csv").write_bytes(demand_csv().encode("utf-8"))
+    (OUT / "demand_template.xlsx").write_bytes(demand_workbook())
+    for name in ("return_template.csv", "targets_template.csv", "return_template.xlsx", "demand_template.csv",
+                 "demand_template.xlsx"):
         print(f"wrote {(OUT / name).relative_to(ROOT)}")
 
 

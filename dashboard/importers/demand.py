@@ -349,6 +349,23 @@ class _Inputs:
         raise _Cycle(key)
 
 
+#: DfE metric id -> (section, key of ``annual``, field of the row): the published figures the months are
+#: calibrated to and checked against.
+PUBLISHED_ANNUAL: dict[str, tuple[str, str, str]] = {
+    "referrals": (MARCH, "referrals", "value"),
+    "rereferral_pct": (MARCH, "rereferrals", "numerator"),
+    "cp_started": (MARCH, "cp_started", "value"),
+    "cp_plans_31mar": (MARCH, "cp_open", "value"),
+    "cin_31mar": (MARCH, "cin_open", "value"),
+    "lac_31mar": (MARCH, "lac_open", "value"),
+    "lac_new_placements_20_miles": (MARCH, "placements_20mi", "numerator"),
+    "sw_turnover_rate": (SEPTEMBER, "sw_fte", "denominator"),
+    "sw_agency_rate": (SEPTEMBER, "agency_fte", "numerator"),
+    "sw_vacancy_rate": (SEPTEMBER, "vacancies", "numerator"),
+    "sw_caseload": (SEPTEMBER, "caseload", "value"),
+}
+
+
 def annual_from_observations(observations, area_code: str) -> dict:
     """``annual`` for :func:`generate` from :func:`dashboard.importers.dfe.read_observations` rows.
 
@@ -364,19 +381,7 @@ def annual_from_observations(observations, area_code: str) -> dict:
         rows = observations[observations["area_code"] == area_code].to_dict("records")
     else:
         rows = list(observations)
-    take = {  # dfe metric id -> (section, key, field of the row)
-        "referrals": (MARCH, "referrals", "value"),
-        "rereferral_pct": (MARCH, "rereferrals", "numerator"),
-        "cp_started": (MARCH, "cp_started", "value"),
-        "cp_plans_31mar": (MARCH, "cp_open", "value"),
-        "cin_31mar": (MARCH, "cin_open", "value"),
-        "lac_31mar": (MARCH, "lac_open", "value"),
-        "lac_new_placements_20_miles": (MARCH, "placements_20mi", "numerator"),
-        "sw_turnover_rate": (SEPTEMBER, "sw_fte", "denominator"),
-        "sw_agency_rate": (SEPTEMBER, "agency_fte", "numerator"),
-        "sw_vacancy_rate": (SEPTEMBER, "vacancies", "numerator"),
-        "sw_caseload": (SEPTEMBER, "caseload", "value"),
-    }
+    take = PUBLISHED_ANNUAL
     out: dict = {MARCH: {}, SEPTEMBER: {}}
     for r in rows:
         spec = take.get(r.get("metric_id"))
@@ -686,6 +691,7 @@ __all__ = [
     "MARCH",
     "METRICS",
     "PROXIES",
+    "PUBLISHED_ANNUAL",
     "SEASONAL_PROFILE",
     "SEED",
     "SEPTEMBER",

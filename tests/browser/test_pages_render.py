@@ -90,6 +90,7 @@ PAGES = (
         pytest.param("/compare/icpc_15_days_pct?la=202&with=201,203", "Compare authorities: "
                      + METRIC_TITLES["icpc_15_days_pct"], "202", id="compare-la-202-chosen"),
         pytest.param("/search?q=neglect", "Search metrics", None, id="search"),
+        pytest.param("/demand", "Demand pressures (monthly)", None, id="demand"),
     ]
 )
 

@@ -19,6 +19,7 @@ HERE = Path(__file__).resolve().parent
 FIXED_TIME = dt.datetime(2017, 3, 31, 12, 0, 0)
 H = "metric_id,period,value,numerator,denominator,breakdown,breakdown_value,agency,area,note"
 T = "metric_id,target,from,to,agency,source,tolerance,tolerance_kind,illustrative"
+DM = "month,area,demand_referrals,demand_icpc_15d_pct,cp_open"
 
 
 def lines(*rows: str, header: str = H) -> bytes:
@@ -255,6 +256,19 @@ CSV_FILES: dict[str, bytes] = {
         'lac_31mar,31/03/2017,338,,,,,,883,"from the report',
         "uasc_31mar,31/03/2017,57,,,,,,883,",
     ),
+    # ---- the monthly demand sheet (one row per month, one column per measure)
+    "53_demand_month_gap.csv": lines(
+        "Apr 2024,883,154,90.5,115", "May 2024,883,175,88.0,114", "Jul 2024,883,170,85.0,118", header=DM),
+    "54_demand_duplicate_month.csv": lines(
+        "Apr 2024,883,154,90.5,115", "May 2024,883,175,88.0,114", "2024-05,883,175,88.0,114", header=DM),
+    "55_demand_negative_count.csv": lines(
+        "Apr 2024,883,154,90.5,115", "May 2024,883,-175,88.0,114", header=DM),
+    "56_demand_share_above_100.csv": lines(
+        "Apr 2024,883,154,90.5,115", "May 2024,883,175,108%,114", header=DM),
+    "57_demand_month_in_future.csv": lines(
+        "Nov 2099,883,154,90.5,115", header=DM),
+    "58_demand_valid.csv": lines(
+        "Apr 2024,883,154,90.5,115", "May 2024,883,175,88%,c", "Jun 2024,883,160,,116", header=DM),
 }
 
 

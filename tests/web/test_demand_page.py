@@ -16,7 +16,7 @@ def test_demand_page_for_the_default_authority(client, dependencies, manager):
     assert "Thurrock" in text
     assert text_of(by_id(page, "demand-illustrative")).startswith("Illustrative")
     ids = [g["props"]["id"] for g in graphs(page)]
-    assert ids[:2] == ["graph-demand-flow", "graph-demand-capacity"]
+    assert ids[:3] == ["graph-demand-flow", "graph-demand-conversions", "graph-demand-capacity"]
     assert "graph-demand_referrals" in ids and len(ids) <= MAX_GRAPHS
     # every chart says its values are illustrative
     assert text.count("Some values in this chart are generated examples") == len(ids)
@@ -32,6 +32,19 @@ def test_demand_page_for_the_default_authority(client, dependencies, manager):
     assert f"{number(a['point'], 0)} (80%: {number(a['lower_80'], 0)} to {number(a['upper_80'], 0)}" in table
     assert f"{ref.projection.backtest.mape:.1f}%" in table
     assert table.count("Illustrative") == 1 + 20  # the column heading and each series
+    # rates per 10,000 and SPC, as a table (words, never colour alone)
+    rates = text_of(by_id(page, "demand-rates-table"))
+    assert f"{ref.rate.value:,.1f} (12 months to {ref.rate.period:%b %Y})" in rates
+    assert ref.spc_words in rates
+    cin = view.by_id("demand_cin_open")
+    assert f"{cin.rate.value:,.1f} (at {cin.rate.period:%b %Y})" in rates
+    assert view.by_id("demand_sw_fte").rate is None  # staff, not children: no rate
+    # conversions against DfE's published ratios
+    conv = text_of(by_id(page, "demand-conversions-table"))
+    s47_icpc = next(c for c in view.conversions if c.to_id == "demand_icpc")
+    assert s47_icpc.england is not None and number(s47_icpc.england, 1) in conv
+    assert "not published" in conv  # referrals to assessments: no published ratio
+    assert by_id(page, "demand-recorded") is None  # nothing recorded yet
 
 
 def test_demand_page_for_another_authority_without_months(client, dependencies):
@@ -61,3 +74,18 @@ def test_external_viewers_do_not_get_illustrative_counts(manager):
     assert [s.metric_id for s in view.series] == ["demand_sw_fte", "demand_agency_fte", "demand_vacancies",
                                                   "demand_caseload"]
     assert view.flow == [] and view.capacity.implied_caseload is None
+
+
+def test_an_inspector_gets_no_generated_count_on_the_demand_page(client, inspector_client, dependencies, manager):
+    """Through an inspector link the page shows the staff FTE series only: no flow, no generated count."""
+    staff = demand_view(view_context(manager, ""))
+    page = render_page(inspector_client, dependencies, "/demand")
+    text = all_text(page)
+    assert by_id(page, "demand-flow-table") is None and by_id(page, "demand-rates-table") is not None
+    series = text_of(by_id(page, "demand-series-table"))
+    for mid in ("demand_referrals", "demand_icpc", "demand_placements_20mi", "demand_cp_open"):
+        s = staff.by_id(mid)
+        assert s.title not in series, mid
+    assert staff.by_id("demand_sw_fte").title in series
+    for step in staff.flow:
+        assert step.title not in text

@@ -33,6 +33,8 @@ The package, lowest layer first (a module imports only from those above it):
 - ``tables``: header matching, rows checked one by one, and whole-sheet checks.
 - ``rows`` and ``targets``: data rows and target rows.
 - ``checks``: checks across rows (breakdown totals, overlapping targets).
+- ``monthly``: the monthly demand sheet (one row per month, one column per measure) and gaps in
+  a demand measure's months.
 - ``entry``: :func:`parse_return` and :func:`read_return_file`.
 """
 from __future__ import annotations

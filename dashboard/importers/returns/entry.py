@@ -14,6 +14,7 @@ from ...registry import Registry
 from .cells import _Table, _TooManyRows
 from .checker import _Checker
 from .checks import _breakdown_totals, _target_overlaps
+from .monthly import _is_monthly, _long_gaps, _monthly_table
 from .problems import ParsedReturn
 from .reading import _decode, _read_csv, _read_xlsx
 from .rows import _data_table
@@ -60,6 +61,7 @@ def parse_return(data: bytes, filename: str, registry: Registry, area_codes: dic
     out.problems = chk.problems
     for r in chk.rows:
         r.pop("_places", None)
+        r.pop("_monthly", None)
     for t in chk.targets:
         t.pop("_from", None)
         t.pop("_from_column", None)
@@ -167,10 +169,13 @@ def _check_tables(chk: _Checker, tables: list[_Table]) -> None:
     for t in tables:
         if _is_targets(t):
             _targets_table(chk, t)
+        elif _is_monthly(t):
+            _monthly_table(chk, t)
         else:
             _data_table(chk, t)
     _breakdown_totals(chk)
     _target_overlaps(chk)
+    _long_gaps(chk)
 
 
 def read_return_file(path, registry: Registry, area_codes: dict[str, str], *,

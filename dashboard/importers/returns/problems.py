@@ -44,6 +44,8 @@ RULES = {
     "percent_above_100": "a percentage above 100",
     "value_mismatch": "the value does not match its numerator and denominator (warning)",
     "duplicate_row": "the same figure is given twice",
+    "duplicate_month": "a month given twice in the monthly demand sheet",
+    "month_gap": "a month missing between the first and last month of a monthly demand series",
     "breakdown_not_allowed": "a breakdown the metric does not have",
     "breakdown_value_missing": "a breakdown without a breakdown value",
     "unknown_breakdown_value": "not one of the breakdown's values",
