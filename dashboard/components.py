@@ -6,6 +6,7 @@ beside it; illustrative data says so.
 """
 from __future__ import annotations
 
+import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
@@ -25,6 +26,18 @@ def rag_chip(rag: RagResult, *, with_rule: bool = True, id: str | None = None) -
     return html.Details([html.Summary([chip, html.Span(" rule", className="visually-hidden")],
                                       **{"aria-label": f"{rag.label}: show the rule"}),
                          html.P(rag.rule, className="rag-rule")], className="rag-details", **kw)
+
+
+def checklist(id: str, options: list[dict], value: list, **kw) -> dbc.Checklist:
+    """Checkboxes, each a native ``<input type=checkbox>`` with its own ``<label>``: put it in a fieldset whose
+    legend names the group. (Dash 4's dcc.Checklist nests each checkbox in a ``role=option`` label inside an
+    unnamed ``role=listbox``: axe's nested-interactive and aria-input-field-name.)"""
+    return dbc.Checklist(id=id, options=options, value=value, inline=True, label_class_name="me-3", **kw)
+
+
+def radio_items(id: str, options: list[dict], value, **kw) -> dbc.RadioItems:
+    """Radio buttons, native and each labelled, for a fieldset (see ``checklist``)."""
+    return dbc.RadioItems(id=id, options=options, value=value, inline=True, label_class_name="me-3", **kw)
 
 
 def illustrative_badge(text: str = "Illustrative") -> html.Strong:
