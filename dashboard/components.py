@@ -11,6 +11,7 @@ import pandas as pd
 from dash import dcc, html
 
 from .analysis.rag import RagResult
+from .figures import figure_summary
 from .formatting import is_missing, number, value_text
 from .registry import Metric
 
@@ -85,8 +86,10 @@ def chart_data_table(metric: Metric, data: pd.DataFrame, caption: str, id: str |
 
 
 def figure_card(*, graph_id: str, figure: dict, caption: str, table, download_href: str | None,
-                about: list | None = None, illustrative: bool = False, height: int = 340) -> html.Figure:
-    """Chart, table, download and about, in one captioned figure."""
+                about: list | None = None, illustrative: bool = False, height: int = 340,
+                summary: str | None = None) -> html.Figure:
+    """Chart, text summary, table, download and about, in one captioned figure. The summary says in words what
+    the chart shows (``figures.figure_summary`` of the figure unless given)."""
     parts = []
     if illustrative:
         parts.append(html.P([illustrative_badge(), " Some values in this chart are generated examples, not real "
@@ -95,6 +98,7 @@ def figure_card(*, graph_id: str, figure: dict, caption: str, table, download_hr
                                                                "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
                            style={"height": f"{height}px"}, className="chart"))
     parts.append(html.Figcaption(caption, className="chart-caption"))
+    parts.append(html.P(summary or figure_summary(figure), className="chart-summary"))
     parts.append(html.Details([html.Summary("View as table"), table], className="chart-table"))
     if download_href:
         parts.append(html.A("Download CSV of this chart", href=download_href, download="", className="download-link",

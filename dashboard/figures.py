@@ -453,3 +453,46 @@ def projection_figure(title: str, y_title: str, observed: list[tuple[str, float 
                      "y": [target] * len(xs), "line": {"color": "#D4351C", "width": 1.5, "dash": "dash"},
                      "hoverinfo": "skip"})
     return {"data": data, "layout": layout}
+
+
+def _plain(text) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", " ", str(text or "")).replace("  ", " ").strip()
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def figure_summary(figure: dict, limit: int = 6) -> str:
+    """A sentence or two saying what a figure shows, from its traces alone: for each series over categories
+    (periods, authorities) its first and last value, its lowest and highest; for bars the highest and the
+    lowest. The text equivalent that sits beside every chart, with its table for the detail."""
+    def numeric(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not pd.isna(v)
+
+    parts = []
+    traces = [t for t in figure.get("data", []) if t.get("x") is not None and t.get("y") is not None]
+    for t in traces[:limit]:
+        xs, ys = list(t["x"]), list(t["y"])
+        cats, vals = (ys, xs) if t.get("orientation") == "h" else (xs, ys)
+        pairs = [(_plain(c), float(v)) for c, v in zip(cats, vals) if numeric(v)]
+        if not pairs:
+            continue
+        name = _plain(t.get("name")) or "Values"
+        lo, hi = min(pairs, key=lambda p: p[1]), max(pairs, key=lambda p: p[1])
+        if len(pairs) == 1:
+            parts.append(f"{name}: {_num(pairs[0][1])} ({pairs[0][0]})")
+        elif t.get("type") == "bar":
+            parts.append(f"{name}: highest {hi[0]} ({_num(hi[1])}), lowest {lo[0]} ({_num(lo[1])}), "
+                         f"{len(pairs)} bars")
+        else:
+            parts.append(f"{name}: {_num(pairs[0][1])} in {pairs[0][0]} and {_num(pairs[-1][1])} in {pairs[-1][0]}; "
+                         f"lowest {_num(lo[1])} ({lo[0]}), highest {_num(hi[1])} ({hi[0]})")
+    more = len(traces) - limit
+    title = _plain((figure.get("layout", {}).get("title") or {}).get("text"))
+    if not parts:
+        return f"{title}: no values to show." if title else "No values to show."
+    return (f"{title}. " if title else "") + "; ".join(parts) + (f"; and {more} more series" if more > 0 else "") \
+        + ". The table has every value."
