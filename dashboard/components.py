@@ -6,6 +6,8 @@ beside it; illustrative data says so.
 """
 from __future__ import annotations
 
+import re
+
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
@@ -94,9 +96,24 @@ def figure_card(*, graph_id: str, figure: dict, caption: str, table, download_hr
     if illustrative:
         parts.append(html.P([illustrative_badge(), " Some values in this chart are generated examples, not real "
                              "figures."], className="illustrative-note"))
-    parts.append(dcc.Graph(id=graph_id, figure=figure, config={"displaylogo": False, "responsive": True,
-                                                               "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
-                           style={"height": f"{height}px"}, className="chart"))
+    # The chart's title is HTML above it, where it wraps at any width (in the SVG a long title runs off a
+    # narrow chart); a figure taller than ``height`` (bars that grow with their categories) keeps its height.
+    layout = dict(figure.get("layout") or {})
+    title = layout.pop("title", None)
+    title_text = (title or {}).get("text") if isinstance(title, dict) else title
+    if title_text:
+        layout["margin"] = {**layout.get("margin", {}), "t": 24}
+        parts.append(html.P(re.sub(r"<[^>]+>", " ", str(title_text)), className="chart-title", id=f"{graph_id}-title"))
+    height = max(height, int(layout.get("height") or 0))
+    # On a narrow screen a chart keeps a legible width and scrolls sideways in a region of its own (WCAG 1.4.10
+    # lets two-dimensional content such as charts and data tables do so), reachable and scrollable by keyboard.
+    graph = dcc.Graph(id=graph_id, figure={**figure, "layout": layout},
+                      config={"displaylogo": False, "responsive": True,
+                              "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+                      style={"height": f"{height}px"}, className="chart")
+    name = re.sub(r"<[^>]+>", " ", str(title_text)) if title_text else caption
+    parts.append(html.Div(graph, className="chart-scroll", tabIndex=0,
+                          **{"role": "region", "aria-label": f"Chart: {name}"}))
     parts.append(html.Figcaption(caption, className="chart-caption"))
     parts.append(html.P(summary or figure_summary(figure), className="chart-summary"))
     parts.append(html.Details([html.Summary("View as table"), table], className="chart-table"))

@@ -135,8 +135,25 @@ const out = [...document.querySelectorAll('body *')].filter(el => {
 return {scrollWidth: document.documentElement.scrollWidth, clientWidth: W, out: out};
 """
 
-#: every Plotly chart's tick and category labels: clipped by the chart's SVG, or overlapping a neighbour
+#: every Plotly chart's tick and category labels: clipped by the chart's SVG, or overlapping a neighbour on
+#: the same axis. Each label is taken as the quadrilateral it really covers on screen (its box through its
+#: screen transform, so rotated labels are compared as drawn, not by their axis-aligned bounding boxes).
 TICKS_JS = """
+const quad = t => {
+  const b = t.getBBox(), m = t.getScreenCTM();
+  return [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]]
+    .map(([x, y]) => { const p = new DOMPoint(x, y).matrixTransform(m); return [p.x, p.y]; });
+};
+const overlap = (a, b) => {  // separating axis test of two convex quadrilaterals, with 1px of slack
+  for (const poly of [a, b]) for (let i = 0; i < 4; i++) {
+    const [x1, y1] = poly[i], [x2, y2] = poly[(i + 1) % 4];
+    const nx = y2 - y1, ny = x1 - x2, len = Math.hypot(nx, ny) || 1;
+    const proj = p => p.map(([x, y]) => (x * nx + y * ny) / len);
+    const pa = proj(a), pb = proj(b);
+    if (Math.max(...pa) - 1 <= Math.min(...pb) || Math.max(...pb) - 1 <= Math.min(...pa)) return false;
+  }
+  return true;
+};
 const res = [];
 for (const plot of document.querySelectorAll('.js-plotly-plot')) {
   const svg = plot.querySelector('svg.main-svg');
@@ -147,21 +164,21 @@ for (const plot of document.querySelectorAll('.js-plotly-plot')) {
   for (const axis of ['xtick', 'ytick']) {
     const groups = {};
     for (const t of plot.querySelectorAll('g.' + axis + ' text')) {
-      const r = t.getBoundingClientRect();
-      if (r.width === 0 || !t.textContent.trim()) continue;
+      if (!t.textContent.trim() || t.getBoundingClientRect().width === 0) continue;
+      const q = quad(t);
       const sub = t.closest('g.subplot');
       const key = sub ? sub.getAttribute('class') : 'plot';
-      (groups[key] = groups[key] || []).push({text: t.textContent, r: r});
-      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
-        res.push(graphId + ': ' + axis + ' "' + t.textContent + '" clipped (label ' + [r.left, r.top, r.right, r.bottom].map(Math.round)
-                 + ' chart ' + [box.left, box.top, box.right, box.bottom].map(Math.round) + ')');
+      (groups[key] = groups[key] || []).push({text: t.textContent, q: q});
+      const xs = q.map(p => p[0]), ys = q.map(p => p[1]);
+      if (Math.min(...xs) < box.left - 1 || Math.max(...xs) > box.right + 1
+          || Math.min(...ys) < box.top - 1 || Math.max(...ys) > box.bottom + 1)
+        res.push(graphId + ': ' + axis + ' "' + t.textContent + '" clipped (label ' + [Math.min(...xs), Math.min(...ys),
+                 Math.max(...xs), Math.max(...ys)].map(Math.round) + ' chart ' + [box.left, box.top, box.right,
+                 box.bottom].map(Math.round) + ')');
     }
     for (const labels of Object.values(groups)) {
       for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++) {
-        const a = labels[i].r, b = labels[j].r;
-        const ox = Math.min(a.right, b.right) - Math.max(a.left, b.left);
-        const oy = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
-        if (ox > 1 && oy > 1)
+        if (overlap(labels[i].q, labels[j].q))
           res.push(graphId + ': ' + axis + ' "' + labels[i].text + '" overlaps "' + labels[j].text + '"');
       }
     }
