@@ -6,10 +6,14 @@ beside it; illustrative data says so.
 """
 from __future__ import annotations
 
+import re
+
+import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import dcc, html
 
 from .analysis.rag import RagResult
+from .figures import figure_summary
 from .formatting import is_missing, number, value_text
 from .registry import Metric
 
@@ -25,6 +29,18 @@ def rag_chip(rag: RagResult, *, with_rule: bool = True, id: str | None = None) -
     return html.Details([html.Summary([chip, html.Span(" rule", className="visually-hidden")],
                                       **{"aria-label": f"{rag.label}: show the rule"}),
                          html.P(rag.rule, className="rag-rule")], className="rag-details", **kw)
+
+
+def checklist(id: str, options: list[dict], value: list, **kw) -> dbc.Checklist:
+    """Checkboxes, each a native ``<input type=checkbox>`` with its own ``<label>``: put it in a fieldset whose
+    legend names the group. (Dash 4's dcc.Checklist nests each checkbox in a ``role=option`` label inside an
+    unnamed ``role=listbox``: axe's nested-interactive and aria-input-field-name.)"""
+    return dbc.Checklist(id=id, options=options, value=value, inline=True, label_class_name="me-3", **kw)
+
+
+def radio_items(id: str, options: list[dict], value, **kw) -> dbc.RadioItems:
+    """Radio buttons, native and each labelled, for a fieldset (see ``checklist``)."""
+    return dbc.RadioItems(id=id, options=options, value=value, inline=True, label_class_name="me-3", **kw)
 
 
 def illustrative_badge(text: str = "Illustrative") -> html.Strong:
@@ -72,16 +88,34 @@ def chart_data_table(metric: Metric, data: pd.DataFrame, caption: str, id: str |
 
 
 def figure_card(*, graph_id: str, figure: dict, caption: str, table, download_href: str | None,
-                about: list | None = None, illustrative: bool = False, height: int = 340) -> html.Figure:
-    """Chart, table, download and about, in one captioned figure."""
+                about: list | None = None, illustrative: bool = False, height: int = 340,
+                summary: str | None = None) -> html.Figure:
+    """Chart, text summary, table, download and about, in one captioned figure. The summary says in words what
+    the chart shows (``figures.figure_summary`` of the figure unless given)."""
     parts = []
     if illustrative:
         parts.append(html.P([illustrative_badge(), " Some values in this chart are generated examples, not real "
                              "figures."], className="illustrative-note"))
-    parts.append(dcc.Graph(id=graph_id, figure=figure, config={"displaylogo": False, "responsive": True,
-                                                               "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
-                           style={"height": f"{height}px"}, className="chart"))
+    # The chart's title is HTML above it, where it wraps at any width (in the SVG a long title runs off a
+    # narrow chart); a figure taller than ``height`` (bars that grow with their categories) keeps its height.
+    layout = dict(figure.get("layout") or {})
+    title = layout.pop("title", None)
+    title_text = (title or {}).get("text") if isinstance(title, dict) else title
+    if title_text:
+        layout["margin"] = {**layout.get("margin", {}), "t": 24}
+        parts.append(html.P(re.sub(r"<[^>]+>", " ", str(title_text)), className="chart-title", id=f"{graph_id}-title"))
+    height = max(height, int(layout.get("height") or 0))
+    # On a narrow screen a chart keeps a legible width and scrolls sideways in a region of its own (WCAG 1.4.10
+    # lets two-dimensional content such as charts and data tables do so), reachable and scrollable by keyboard.
+    graph = dcc.Graph(id=graph_id, figure={**figure, "layout": layout},
+                      config={"displaylogo": False, "responsive": True,
+                              "modeBarButtonsToRemove": ["lasso2d", "select2d"]},
+                      style={"height": f"{height}px"}, className="chart")
+    name = re.sub(r"<[^>]+>", " ", str(title_text)) if title_text else caption
+    parts.append(html.Div(graph, className="chart-scroll", tabIndex=0,
+                          **{"role": "region", "aria-label": f"Chart: {name}"}))
     parts.append(html.Figcaption(caption, className="chart-caption"))
+    parts.append(html.P(summary or figure_summary(figure), className="chart-summary"))
     parts.append(html.Details([html.Summary("View as table"), table], className="chart-table"))
     if download_href:
         parts.append(html.A("Download CSV of this chart", href=download_href, download="", className="download-link",

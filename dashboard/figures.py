@@ -58,7 +58,7 @@ def base_layout(title: str, y_title: str = "", height: int = 340) -> dict:
         "paper_bgcolor": "#FFFFFF",
         "plot_bgcolor": "#FFFFFF",
         "hovermode": "x unified",
-        "legend": {"orientation": "h", "y": -0.18, "x": 0},
+        "legend": {"orientation": "h", "y": -0.18, "x": 0, "xref": "container", "font": {"size": 12}},
         "xaxis": {"type": "category", "showgrid": False, "linecolor": "#505A5F", "ticks": "outside",
                   "automargin": True},
         "yaxis": {"title": {"text": y_title}, "gridcolor": "#E5E5E5", "zeroline": False, "rangemode": "tozero",
@@ -187,8 +187,10 @@ def bar_figure(metric: Metric, labels: list[str], values: list[float | None], ti
     layout = base_layout(title, "", height)
     layout["hovermode"] = "closest"
     layout["xaxis"] = {"title": {"text": _axis_title(metric)}, "gridcolor": "#E5E5E5", "rangemode": "tozero"}
-    layout["yaxis"] = {"type": "category", "autorange": "reversed", "automargin": True}
-    layout["margin"]["l"] = 120
+    layout["yaxis"] = {"type": "category", "autorange": "reversed", "automargin": True,
+                       **category_ticks(labels)}
+    layout["margin"]["l"] = 8
+    layout["height"] = max(height, 110 + 34 * len(labels))
     text = [value_text(metric, v) if not is_missing(v) else "no data" for v in values]
     return {"data": [{"type": "bar", "orientation": "h", "x": values, "y": labels, "text": text,
                       "textposition": "outside", "cliponaxis": False,
@@ -199,20 +201,34 @@ def bar_figure(metric: Metric, labels: list[str], values: list[float | None], ti
 
 def grouped_bar_figure(metric: Metric, categories: list[str], groups: dict[str, list[float | None]], title: str,
                        target: float | None = None, height: int = 340) -> dict:
-    """Vertical grouped bars (e.g. training level by agency) with an optional target line."""
-    layout = base_layout(title, _axis_title(metric), height)
+    """Grouped bars (e.g. training level by agency), drawn horizontally so that the category labels, wrapped,
+    have a row each at any width, with an optional target line."""
+    layout = base_layout(title, "", height)
     layout["hovermode"] = "closest"
     layout["barmode"] = "group"
-    categories = [wrap_label(c) for c in categories]
-    traces = [{"type": "bar", "name": g, "x": categories, "y": vals, "marker": {"color": SERIES_COLOURS[i % 6]},
-               "hovertemplate": f"%{{x}}, {g}: %{{y:.{metric.decimals}f}}<extra></extra>"}
+    layout["xaxis"] = {"title": {"text": _axis_title(metric)}, "gridcolor": "#E5E5E5", "rangemode": "tozero",
+                       "automargin": True}
+    layout["yaxis"] = {"type": "category", "autorange": "reversed", "automargin": True,
+                       **category_ticks(categories)}
+    layout["margin"]["l"] = 8
+    layout["height"] = max(height, 130 + 16 * len(categories) * max(len(groups), 1))
+    traces = [{"type": "bar", "orientation": "h", "name": g, "y": categories, "x": vals,
+               "marker": {"color": SERIES_COLOURS[i % 6]},
+               "hovertemplate": f"%{{y}}, {g}: %{{x:.{metric.decimals}f}}<extra></extra>"}
               for i, (g, vals) in enumerate(groups.items())]
     if target is not None:
-        layout["shapes"] = [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "y0": target, "y1": target,
+        layout["shapes"] = [{"type": "line", "yref": "paper", "y0": 0, "y1": 1, "x0": target, "x1": target,
                              "line": {"color": PALETTE["target"], "width": 2, "dash": "longdash"}}]
-        layout["annotations"] = [{"xref": "paper", "x": 1, "y": target, "xanchor": "right", "yanchor": "bottom",
+        layout["annotations"] = [{"yref": "paper", "y": 1, "x": target, "xanchor": "right", "yanchor": "bottom",
                                   "text": f"Target {target:g}", "showarrow": False, "font": {"color": "#0B0C0C"}}]
     return {"data": traces, "layout": layout}
+
+
+def category_ticks(labels: list[str], width: int = 16) -> dict:
+    """Axis settings that show each category's label wrapped onto lines of about ``width`` characters, so a
+    long name never runs off a narrow chart; the data keep the names whole."""
+    return {"tickmode": "array", "tickvals": list(labels), "ticktext": [wrap_label(str(c), width) for c in labels],
+            "tickfont": {"size": 12}}
 
 
 def wrap_label(text: str, width: int = 14) -> str:
@@ -274,14 +290,14 @@ def distribution_figure(metric: Metric, points: pd.DataFrame, quartiles, title: 
     layout["showlegend"] = False
     layout["xaxis"] = {"title": {"text": _axis_title(metric)}, "gridcolor": "#E5E5E5", "zeroline": False,
                        "automargin": True}
-    layout["yaxis"] = {"type": "category", "automargin": True}
-    layout["margin"]["l"] = 160
+    layout["margin"]["l"] = 8
     fmt = f".{metric.decimals}f"
     suffix = "%" if metric.unit is Unit.PERCENT else ""
     recs = [r for r in points.to_dict("records") if not is_missing(r["value"])]
     groups = ["All authorities"] + [g for g in dict.fromkeys(r["group"] for r in recs) if g != "Other authorities"]
     order = {"All authorities": 0, "Statistical neighbours": 2, "This authority": 3}
     groups.sort(key=lambda g: order.get(g, 1))
+    layout["yaxis"] = {"type": "category", "automargin": True, **category_ticks(groups, 14)}
     traces = []
     for g in groups:
         members = recs if g == "All authorities" else [r for r in recs if r["group"] == g]
@@ -307,7 +323,7 @@ def distribution_figure(metric: Metric, points: pd.DataFrame, quartiles, title: 
     return {"data": traces, "layout": layout}
 
 
-def compare_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str, height: int = 380) -> dict:
+def compare_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str, height: int = 460) -> dict:
     """One line per authority (this one drawn heavier), from ``dashboard.views.compare_view``'s data."""
     records = sorted(data.to_dict("records"), key=lambda r: r["period_end"])
     periods = list(dict.fromkeys(r["period"] for r in records))
@@ -315,8 +331,8 @@ def compare_figure(metric: Metric, data: pd.DataFrame, la_name: str, title: str,
     layout["hovermode"] = "closest"
     layout["xaxis"]["categoryorder"] = "array"
     layout["xaxis"]["categoryarray"] = periods
-    layout["legend"] = {"orientation": "v", "x": 1.02, "y": 1, "xanchor": "left"}
-    layout["margin"]["r"] = 200
+    layout["legend"] = {"orientation": "h", "x": 0, "xref": "container", "y": -0.2, "yanchor": "top",
+                        "font": {"size": 12}}
     fmt = f".{metric.decimals}f"
     suffix = "%" if metric.unit is Unit.PERCENT else ""
     by_series: dict[str, list[dict]] = {}
@@ -351,7 +367,8 @@ def small_multiples_figure(metric: Metric, data: pd.DataFrame, panels: list[str]
     layout = base_layout(title, "", height)
     layout["hovermode"] = "closest"
     layout["margin"]["b"] = 80
-    layout["legend"] = {"orientation": "h", "y": -0.08, "x": 0, "yanchor": "top"}
+    layout["legend"] = {"orientation": "h", "y": -0.08, "x": 0, "xref": "container", "yanchor": "top",
+                        "font": {"size": 12}}
     records = sorted(data.to_dict("records"), key=lambda r: r["period_end"])
     periods = list(dict.fromkeys(r["period"] for r in records))
     values = [r["value"] for r in records if not is_missing(r["value"])]
@@ -539,3 +556,44 @@ def spc_figure(metric: Metric, result, labels: dict, title: str, *, target: floa
     layout["legend"] = {"orientation": "h", "y": -0.22, "x": 0}
     layout["margin"]["b"] = 90
     return {"data": traces, "layout": layout}
+def _plain(text) -> str:
+    import re
+
+    return re.sub(r"<[^>]+>", " ", str(text or "")).replace("  ", " ").strip()
+
+
+def _num(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else f"{v:,.1f}"
+
+
+def figure_summary(figure: dict, limit: int = 6) -> str:
+    """A sentence or two saying what a figure shows, from its traces alone: for each series over categories
+    (periods, authorities) its first and last value, its lowest and highest; for bars the highest and the
+    lowest. The text equivalent that sits beside every chart, with its table for the detail."""
+    def numeric(v) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and not pd.isna(v)
+
+    parts = []
+    traces = [t for t in figure.get("data", []) if t.get("x") is not None and t.get("y") is not None]
+    for t in traces[:limit]:
+        xs, ys = list(t["x"]), list(t["y"])
+        cats, vals = (ys, xs) if t.get("orientation") == "h" else (xs, ys)
+        pairs = [(_plain(c), float(v)) for c, v in zip(cats, vals) if numeric(v)]
+        if not pairs:
+            continue
+        name = _plain(t.get("name")) or "Values"
+        lo, hi = min(pairs, key=lambda p: p[1]), max(pairs, key=lambda p: p[1])
+        if len(pairs) == 1:
+            parts.append(f"{name}: {_num(pairs[0][1])} ({pairs[0][0]})")
+        elif t.get("type") == "bar":
+            parts.append(f"{name}: highest {hi[0]} ({_num(hi[1])}), lowest {lo[0]} ({_num(lo[1])}), "
+                         f"{len(pairs)} bars")
+        else:
+            parts.append(f"{name}: {_num(pairs[0][1])} in {pairs[0][0]} and {_num(pairs[-1][1])} in {pairs[-1][0]}; "
+                         f"lowest {_num(lo[1])} ({lo[0]}), highest {_num(hi[1])} ({hi[0]})")
+    more = len(traces) - limit
+    title = _plain((figure.get("layout", {}).get("title") or {}).get("text"))
+    if not parts:
+        return f"{title}: no values to show." if title else "No values to show."
+    return (f"{title}. " if title else "") + "; ".join(parts) + (f"; and {more} more series" if more > 0 else "") \
+        + ". The table has every value."

@@ -12,7 +12,8 @@ from ..formatting import value_text
 from ..registry import POLARITY_WORDS, Metric, Unit
 from ..state import COMPARATOR_LABELS, COMPARATORS
 from ..views import BAND_WORDS, Context, MetricView, cell_label, comparison_view, metric_view, ordinal
-from ..components import chart_data_table, data_table, figure_card, illustrative_badge, rag_chip, spc_chip
+from ..components import (chart_data_table, checklist, data_table, figure_card, illustrative_badge, radio_items,
+                          rag_chip, spc_chip)
 from ..spc_view import POINT_STYLES, TRIAL_LABEL, metric_spc
 from .common import shell
 from .meetings import metric_section
@@ -91,15 +92,12 @@ def spc_section(ctx: Context, view: MetricView) -> html.Section:
 def controls(ctx: Context, view: MetricView) -> html.Form:
     parts = [html.Fieldset([
         html.Legend("Compare with", className="form-label"),
-        dcc.Checklist(id="cmp-toggle", options=[{"label": COMPARATOR_LABELS[c], "value": c} for c in COMPARATORS],
-                      value=list(ctx.state.cmp), inline=True, inputClassName="form-check-input",
-                      labelClassName="form-check-label me-3"),
+        checklist("cmp-toggle", [{"label": COMPARATOR_LABELS[c], "value": c} for c in COMPARATORS],
+                  list(ctx.state.cmp)),
     ], className="filter"), html.Fieldset([
         html.Legend("Statistical neighbour model", className="form-label"),
-        dcc.RadioItems(id="sn-model", options=[{"label": "DfE 2025 model", "value": "2025"},
-                                               {"label": "DfE 2021 model", "value": "2021"}],
-                       value=ctx.state.sn, inline=True, inputClassName="form-check-input",
-                       labelClassName="form-check-label me-3"),
+        radio_items("sn-model", [{"label": "DfE 2025 model", "value": "2025"},
+                                 {"label": "DfE 2021 model", "value": "2021"}], ctx.state.sn),
     ], className="filter")]
     # Always in the page (its callback listens to it), shown only when there is a choice to make.
     opts = [{"label": cell_label(ctx, view.metric, c), "value": "|".join(c)} for c in view.cells] or \

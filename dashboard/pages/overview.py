@@ -8,7 +8,7 @@ from ..analysis.scorecard import ScorecardRow, filter_rows
 from ..figures import sparkline_alt, sparkline_svg
 from ..formatting import delta_text, value_text
 from ..views import BAND_WORDS, Context, scorecard
-from ..components import illustrative_badge, rag_chip, spc_chip
+from ..components import checklist, illustrative_badge, rag_chip, spc_chip
 from ..spc_view import assurance_icon, variation_icon
 from .common import shell
 
@@ -148,9 +148,7 @@ def layout(ctx: Context) -> html.Div:
         ], className="filter"),
         html.Fieldset([
             html.Legend("Status", className="form-label"),
-            dcc.Checklist(id="rag-filter", options=RAG_FILTER_OPTIONS, value=list(ctx.state.rag), inline=True,
-                          className="rag-filter", inputClassName="form-check-input",
-                          labelClassName="form-check-label me-3"),
+            checklist("rag-filter", RAG_FILTER_OPTIONS, list(ctx.state.rag), class_name="rag-filter"),
         ], className="filter"),
     ], className="filters d-flex flex-wrap gap-4", role="search", **{"aria-label": "Filter the scorecard"})
     download = html.A("Download the scorecard (CSV)", id="scorecard-download", download="",
