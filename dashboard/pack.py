@@ -1,5 +1,5 @@
 """The meeting pack: an XLSX of the scorecard and the exceptions, and a PDF printed by Chromium
-from an HTML page (the exceptions one per page, each with a chart drawn as static SVG).
+from an HTML page (the exceptions one per page, each with the screen's own chart drawn by plotly.js).
 
 The same functions serve the command line (``python -m dashboard pack``) and the web download.
 Commentary in a pack is published commentary only; an inspector's pack is built from their
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from dataclasses import replace
 import shutil
 import subprocess
@@ -19,13 +20,12 @@ from pathlib import Path
 
 import pandas as pd
 from jinja2 import Environment
-from markupsafe import escape
 
 from . import meetings as svc
 from .exports import neutralise
 from .formatting import value_text
 from .meeting_view import ExceptionsView, PanelNotes, _series, exceptions, overdue_text, spc_words
-from .views import Context, as_at, scorecard
+from .views import Context, as_at, metric_view, scorecard
 
 
 class PackError(RuntimeError):
@@ -95,55 +95,60 @@ def pack_xlsx(ctx: Context, view: ExceptionsView) -> bytes:
 
 
 # -- HTML and PDF ----------------------------------------------------------------------------------
+#
+# The PDF is the pack page printed by headless Chromium. Its charts are the screen's own figures (the metric
+# page's trend as at the meeting's date: the same figure dict, target line and comparators) drawn by the same
+# plotly.js the dashboard serves, inlined so the page needs no server and no network. Chromium runs the page's
+# script within a virtual-time budget before it prints. Page numbers, the authority, the meeting, the data
+# version and the "as at" date are in every page's margin boxes (CSS @page), so no page can lose them.
 
-def svg_chart(series: pd.DataFrame, target: float | None = None, width: int = 640, height: int = 220) -> str:
-    """A static line chart of a series, with the target as a dashed line; the only text in it (period labels)
-    is escaped."""
-    s = series[series["value"].notna()]
-    if s.empty:
-        return ""
-    ys = [float(v) for v in s["value"]] + ([target] if target is not None else [])
-    lo, hi = min(ys), max(ys)
-    hi = hi if hi > lo else lo + 1
-    pad = 30
-    n = len(s)
+#: a chart's size on the A4 page (CSS px at 96 dpi: 182 mm of printable width is about 688 px)
+CHART_WIDTH, CHART_HEIGHT = 680, 300
 
-    def x(i: int) -> float:
-        return pad + (width - 2 * pad) * (i / (n - 1) if n > 1 else 0.5)
 
-    def y(v: float) -> float:
-        return height - pad - (height - 2 * pad) * (v - lo) / (hi - lo)
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal, safe inside a <style> element: quotes and backslashes escaped, and
+    every character that could end the element or the string (``<``, ``>``, ``&``, newlines) as a CSS escape."""
+    out = []
+    for ch in str(text):
+        if ch in '"\\<>&' or ord(ch) < 32 or ord(ch) == 127:
+            out.append(f"\\{ord(ch):X} ")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
 
-    pts = " ".join(f"{x(i):.1f},{y(float(v)):.1f}" for i, v in enumerate(s["value"]))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">',
-             f'<polyline fill="none" stroke="#12436D" stroke-width="2" points="{pts}"/>']
-    parts += [f'<circle cx="{x(i):.1f}" cy="{y(float(v)):.1f}" r="3" fill="#12436D"/>'
-              for i, v in enumerate(s["value"])]
-    if target is not None:
-        parts.append(f'<line x1="{pad}" x2="{width - pad}" y1="{y(target):.1f}" y2="{y(target):.1f}" '
-                     'stroke="#F46A25" stroke-dasharray="6 4" stroke-width="2"/>')
-    labels = list(s["period_label"])
-    parts += [f'<text x="{pad}" y="{height - 8}" font-size="11">{escape(labels[0])}</text>',
-              f'<text x="{width - pad}" y="{height - 8}" font-size="11" text-anchor="end">{escape(labels[-1])}</text>',
-              f'<text x="2" y="{y(hi) + 4:.1f}" font-size="11">{hi:g}</text>',
-              f'<text x="2" y="{y(lo) + 4:.1f}" font-size="11">{lo:g}</text>']
-    if target is not None:
-        parts.append(f'<text x="{width - pad}" y="{y(target) - 4:.1f}" font-size="11" text-anchor="end">'
-                     f'target {target:g}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+
+def json_for_script(value) -> str:
+    """JSON for a <script type="application/json"> block: ``<``, ``>`` and ``&`` as JSON's unicode escapes,
+    so no text in a figure (a metric title, an authority's name) can close the element."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def pack_figure(figure: dict) -> dict:
+    """The screen's figure sized for the A4 page, for a static drawing (no hover, no mode bar)."""
+    layout = dict(figure.get("layout") or {})
+    layout.update(width=CHART_WIDTH, height=CHART_HEIGHT, autosize=False)
+    return {"data": figure.get("data") or [], "layout": layout}
 
 
 PACK_TEMPLATE = """<!DOCTYPE html>
 <html lang="en-GB"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
-@page { size: A4; margin: 18mm 14mm; }
-body { font-family: sans-serif; font-size: 11pt; }
-.page { page-break-before: always; }
+@page { size: A4; margin: 20mm 14mm 18mm 14mm;
+  @top-left { content: {{ stamp_css }}; font: 8pt sans-serif; color: #333; }
+  @bottom-right { content: "Page " counter(page) " of " counter(pages); font: 8pt sans-serif; }
+  @bottom-left { content: {{ illustrative_css }}; font: bold 8pt sans-serif; } }
+body { font-family: sans-serif; font-size: 11pt; margin: 0; }
+.page { break-before: page; }
 .stamp { font-size: 9pt; color: #333; border-bottom: 1px solid #999; margin-bottom: 6pt; }
 table { border-collapse: collapse; width: 100%; font-size: 9pt; }
+tr { break-inside: avoid; }
 th, td { border: 1px solid #999; padding: 2pt 4pt; text-align: left; vertical-align: top; }
 .illustrative { font-weight: bold; }
+.chart { width: {{ chart_width }}px; height: {{ chart_height }}px; break-inside: avoid; }
 </style></head><body>
 <section>
 <p class="stamp">{{ stamp }}</p>
@@ -161,8 +166,11 @@ th, td { border: 1px solid #999; padding: 2pt 4pt; text-align: left; vertical-al
 {% for it in items %}<section class="page">
 <p class="stamp">{{ stamp }}</p>
 <h2>{{ loop.index }}. {{ it.title }}</h2>
+{% if it.illustrative %}<p class="illustrative">Illustrative figures: not real data.</p>{% endif %}
 <ul>{% for r in it.reasons %}<li><strong>{{ r.label }}:</strong> {{ r.text }}</li>{% endfor %}</ul>
-{{ it.svg }}
+{% if it.figure %}<div class="chart" role="img" aria-label="{{ it.summary }}" data-figure="fig-{{ loop.index }}"></div>
+<script type="application/json" id="fig-{{ loop.index }}">{{ it.figure }}</script>
+<p>{{ it.summary }}</p>{% else %}<p>No chart: no values as at the meeting's date.</p>{% endif %}
 <h3>Commentary</h3>
 {% for c in it.comments %}<p><strong>{{ c.period_end }}</strong> ({{ c.author }})</p>
 {% if c.data_says %}<p>What the data tells us: {{ c.data_says }}</p>{% endif %}
@@ -174,12 +182,22 @@ th, td { border: 1px solid #999; padding: 2pt 4pt; text-align: left; vertical-al
 {%- if a.overdue %} <strong>⚠ {{ a.overdue }}</strong>{% endif %}</p>
 {% else %}<p>No open actions.</p>{% endfor %}
 </section>{% endfor %}
+<script>{{ plotly_js }}</script>
+<script>
+document.querySelectorAll("[data-figure]").forEach(function (el) {
+  var fig = JSON.parse(document.getElementById(el.getAttribute("data-figure")).textContent);
+  Plotly.newPlot(el, fig.data, fig.layout, {staticPlot: true, displayModeBar: false});
+});
+</script>
 </body></html>
 """
 
 
 def pack_html(ctx: Context, view: ExceptionsView) -> str:
     from markupsafe import Markup
+    from plotly.offline import get_plotlyjs
+
+    from .figures import figure_summary
 
     m = view.meeting
     at = replace(ctx, state=ctx.state.with_(as_of=m.date))
@@ -190,18 +208,24 @@ def pack_html(ctx: Context, view: ExceptionsView) -> str:
                  **dict(zip(("variation", "assurance"), _spc(ctx, r.metric_id, m.date)))) for r in scorecard(at)]
     items = []
     for it in view.items:
-        metric = ctx.registry.metric(it.metric_id)
-        series = _series(ctx, metric, m.date)
-        target = metric.target_for(series["period_end"].iloc[-1], None) if not series.empty else None
-        items.append(dict(title=it.title, reasons=it.reasons, comments=it.comments,
-                          svg=Markup(svg_chart(series, target.value if target else None)),
+        mv = metric_view(at, ctx.registry.metric(it.metric_id))
+        has_values = not mv.data.empty and mv.data["value"].notna().any()
+        items.append(dict(title=it.title, reasons=it.reasons, comments=it.comments, illustrative=mv.illustrative,
+                          figure=Markup(json_for_script(pack_figure(mv.figure))) if has_values else None,
+                          summary=figure_summary(mv.figure) if has_values else "",
                           actions=[dict(text=a.text, agency=a.agency, due=a.due_date.isoformat(),
                                         overdue=overdue_text(a, view.today)) for a in it.actions]))
     stamp = (f"{ctx.la_name} · {m.title} ({m.date.isoformat()}) · Data as at {as_at(ctx.snap)} · data version "
              f"{ctx.snap.version_id}" + (" · small numbers suppressed" if ctx.external else ""))
+    illustrative = any(r["illustrative"] for r in rows) or any(it["illustrative"] for it in items)
     env = Environment(autoescape=True)
-    return env.from_string(PACK_TEMPLATE).render(title=f"Meeting pack: {m.title}", stamp=stamp, rows=rows,
-                                                 items=items)
+    return env.from_string(PACK_TEMPLATE).render(
+        title=f"Meeting pack: {m.title}", stamp=stamp, rows=rows, items=items,
+        stamp_css=Markup(css_string(stamp)),
+        illustrative_css=Markup(css_string("Contains illustrative figures" if illustrative else "")),
+        chart_width=CHART_WIDTH, chart_height=CHART_HEIGHT,
+        # plotly.js is code shipped with plotly itself, not text from the data; "</script" cannot occur in it
+        plotly_js=Markup(get_plotlyjs().replace("</script", "<\\/script")))
 
 
 def chromium() -> str | None:
@@ -212,8 +236,8 @@ def chromium() -> str | None:
     return None
 
 
-def html_to_pdf(html: str, timeout: int = 120) -> bytes:
-    """Print ``html`` to PDF with headless Chromium (A4; Chromium numbers the pages in its footer)."""
+def html_to_pdf(html: str, timeout: int = 180) -> bytes:
+    """Print ``html`` to PDF with headless Chromium (A4), after its script has drawn the charts."""
     exe = chromium()
     if exe is None:
         raise PackError("no Chromium found (chromium, chromium-browser or google-chrome): the PDF needs one; "
@@ -221,7 +245,9 @@ def html_to_pdf(html: str, timeout: int = 120) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         src, out = Path(tmp) / "pack.html", Path(tmp) / "pack.pdf"
         src.write_text(html, encoding="utf-8")
-        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        cmd = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-dev-shm-usage",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--no-pdf-header-footer", "--run-all-compositor-stages-before-draw", "--virtual-time-budget=15000",
                f"--user-data-dir={tmp}/profile", f"--print-to-pdf={out}", src.as_uri()]
         try:
             subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)

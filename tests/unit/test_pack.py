@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import re
 import shutil
 
 import pytest
@@ -67,24 +66,50 @@ def test_html_escapes_text_and_carries_every_exception(view_and_ctx):
     for it in view.items:
         assert str(escape(it.title)) in html
     assert html.count('class="page"') == len(view.items)
-    assert html.count("data version") == len(view.items) + 1  # the stamp on every page
+    # the stamp at the head of every section, and in every printed page's margin (the CSS @page rule)
+    assert html.count('<p class="stamp">') == len(view.items) + 1
+    assert html.count("data version") == len(view.items) + 2
     assert "⚠ Overdue: due 2024-07-31" in html
     assert "<th>SPC variation</th>" in html
 
 
 @pytest.mark.skipif(pack.chromium() is None or shutil.which("chromium") is None, reason="no Chromium")
-def test_pdf_is_a_pdf_with_a_page_per_exception(view_and_ctx):
+def test_pdf_has_every_exception_its_chart_and_numbered_stamped_pages(view_and_ctx):
+    from pypdf import PdfReader
+
     view, ctx = view_and_ctx
+    assert view.items, "the fixture must give the pack at least one exception"
     pdf = pack.html_to_pdf(pack.pack_html(ctx, view))
     assert pdf.startswith(b"%PDF-") and b"%%EOF" in pdf[-1024:]
-    pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-    assert pages >= len(view.items) + 1
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = [" ".join(p.extract_text().split()) for p in reader.pages]
+    text = " ".join(pages)
+    bare = "".join(text.split())  # a title wrapped over two lines comes back with a space where it broke
+    assert len(pages) >= len(view.items) + 1
+    for it in view.items:  # every exception's title, in the contents and on its own page
+        assert bare.count("".join(it.title.split())) >= 2, it.title
+    for n, page in enumerate(pages, start=1):  # numbered, and the stamp on every page
+        assert f"Page {n} of {len(pages)}" in page, page[:200]
+        assert f"data version {ctx.snap.version_id}" in page and "Thurrock" in page
+    assert "file://" not in text  # no browser header or footer
+    assert "DRAFT ONLY" not in text and "<script>alert(1)</script>" in text  # published text, shown as text
+    # the charts are drawn: the first exception's page carries its chart's axis labels (the periods), more of
+    # them than its reasons and its text summary name (at most six)
+    item = view.items[0]
+    page = [p for p in pages if "".join(f"1. {item.title}".split()) in "".join(p.split())][-1]  # not the contents
+    first = views.metric_view(views.make_context(ctx.snap, ctx.registry, parse_query("?la=883&as_of=2024-06-30"),
+                                                 "883"), ctx.registry.metric(item.metric_id))
+    periods = set(first.data["period"])
+    assert len(periods) >= 8
+    assert sum(p in page for p in periods) >= 7, (sorted(periods), page[:600])
 
 
-def test_svg_chart_escapes_its_labels():
-    import pandas as pd
+def test_pack_html_puts_text_in_css_and_json_safely():
+    quoted = pack.css_string('a"b\\c</style><script>')
+    assert quoted.startswith('"') and quoted.endswith('"')
+    inner = quoted[1:-1]
+    assert not any(ch in inner for ch in '"<>') and inner.count("\\") == 6  # each escaped: 22, 5C, 3C, 3E...
+    assert "</script" not in pack.json_for_script({"t": "</script><b>&"})
+    import json
 
-    series = pd.DataFrame({"value": [1.0, 2.0, 3.0], "period_label": ["<b>2021</b>", "2022", "2023 & after"]})
-    svg = pack.svg_chart(series, target=2.5)
-    assert "<b>" not in svg and "&lt;b&gt;2021&lt;/b&gt;" in svg and "2023 &amp; after" in svg
-    assert svg.count("<circle") == 3 and "target 2.5" in svg
+    assert json.loads(pack.json_for_script({"t": "</script><b>&"})) == {"t": "</script><b>&"}
