@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import orjson
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash._utils import to_json
+from dash.dash import _app_entry as DASH_APP_ENTRY
 from dash.exceptions import PreventUpdate
 from flask import Response, jsonify, request, send_from_directory
 
@@ -28,7 +29,7 @@ from ..state import ViewState, parse_query
 from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
 from ..views import (OutOfScope, UnknownArea, Viewer, compare_csv, make_context, metric_csv, scorecard,
                      scorecard_csv)
-from . import security, speed
+from . import prerender, security, speed
 from .speed import PageCache
 from .uploads import install_uploads
 from ..analysis.scorecard import filter_rows
@@ -42,6 +43,10 @@ INDEX = """<!DOCTYPE html>
 <title>{%title%}</title>
 {%favicon%}
 {%css%}
+<link rel="preload" href="/_dash-layout" as="fetch" crossorigin>
+<link rel="preload" href="/_dash-dependencies" as="fetch" crossorigin>
+<link rel="preload" href="/_dash-component-suites/dash/dcc/async-graph.js" as="script">
+<link rel="preload" href="/_dash-component-suites/dash/dcc/async-dropdown.js" as="script">
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to main content</a>
@@ -180,6 +185,15 @@ class DashboardApp(Dash):
 
     #: set by create_app: the layout as JSON for the current request (the page already in it), or None
     layout_json = None
+    #: set by create_app: the first screen as HTML for the page requested, or "" (Dash's "Loading...")
+    first_screen_html = None
+
+    def index(self, *args, **kwargs):
+        page = super().index(*args, **kwargs)
+        first = self.first_screen_html() if self.first_screen_html is not None else ""
+        if first:
+            page = page.replace(DASH_APP_ENTRY.strip(), f'<div id="react-entry-point">{first}</div>', 1)
+        return page
 
     def serve_layout(self):
         build = self.layout_json
@@ -207,6 +221,7 @@ def create_app(settings: Settings | None = None) -> Dash:
     cache = PageCache(mgr.shared_cache)
     app.server.config["PAGE_CACHE"] = cache
     app.layout_json = layout_for_request(app, mgr, cache)
+    app.first_screen_html = first_screen_for_request(mgr, app.layout_json)
     app.server.config["DASHBOARD_MANAGER"] = mgr
     register_callbacks(app, mgr, cache)
     register_routes(app, mgr)
@@ -247,6 +262,11 @@ def layout_for_request(app: Dash, mgr: DataManager, cache: PageCache):
     template = to_json(site_layout({"pathname": PATH_MARK, "search": SEARCH_MARK}, PAGE_MARK))
     bare: list[str] = []
 
+    def for_url(path: str, search: str) -> str:
+        page = page_json(mgr, cache, path, search)
+        return (template.replace(PATH_MARK, to_json(path)[1:-1]).replace(SEARCH_MARK, to_json(search)[1:-1])
+                .replace(f'"{PAGE_MARK}"', page, 1))
+
     def build() -> str:
         ref = request.referrer
         parts = urlsplit(ref) if ref else None
@@ -254,10 +274,25 @@ def layout_for_request(app: Dash, mgr: DataManager, cache: PageCache):
             if not bare:
                 bare.append(to_json(app.get_layout()))
             return bare[0]
-        search = f"?{parts.query}" if parts.query else ""
-        page = page_json(mgr, cache, parts.path, search)
-        return (template.replace(PATH_MARK, to_json(parts.path)[1:-1]).replace(SEARCH_MARK, to_json(search)[1:-1])
-                .replace(f'"{PAGE_MARK}"', page, 1))
+        return for_url(parts.path, f"?{parts.query}" if parts.query else "")
+
+    build.for_url = for_url
+    return build
+
+
+def first_screen_for_request(mgr: DataManager, layout_json):
+    """The page the browser asked for, as HTML inside the page the server sends (``prerender``): built from
+    the same layout ``/_dash-layout`` gives this person, so the same checks of who is asking apply.
+    Shown at once; Dash's renderer replaces it with the live page when its scripts have run."""
+    def build() -> str:
+        if match_page(request.path, mgr.registry) is None:
+            return ""
+        query = request.query_string.decode("utf-8", "replace")
+        try:
+            return prerender.to_html(orjson.loads(layout_json.for_url(request.path, f"?{query}" if query else "")))
+        except Exception as exc:  # noqa: BLE001 - the live page still draws; the first screen is a head start
+            log.warning("first screen not prerendered for %s: %s", request.path, type(exc).__name__)
+            return ""
 
     return build
 
@@ -267,7 +302,9 @@ def warm_up(server) -> None:
 
     Called by gunicorn in each worker after it starts (gunicorn.conf.py); a failure only logs.
     """
-    mgr = server.config["DASHBOARD_MANAGER"]
+    mgr = server.config.get("DASHBOARD_MANAGER")
+    if mgr is None:  # another app under the same gunicorn.conf.py (the benchmarks' static floor)
+        return
     try:
         snap = mgr.snapshot()
         state = _state(mgr, "")

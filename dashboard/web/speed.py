@@ -8,7 +8,8 @@ Rules:
   (``headers``), so no compressed page is kept by a browser or a proxy.
 - Static files (Dash's component bundles and ``/assets``) are the same for everyone: each is
   compressed once per worker and kept; a fingerprinted one (``.v4_4_1m...js``, or ``/assets/x?m=...``)
-  is ``Cache-Control: public, max-age=31536000, immutable``, so a warm load asks nothing for it.
+  is ``Cache-Control: public, max-age=31536000, immutable``, so a warm load asks nothing for it; a
+  chunk a bundle loads by a fixed name (dcc's ``async-graph.js``) is kept for an hour, then revalidated.
 - The ``dash_table`` bundle (no page uses a DataTable: tables are plain accessible HTML) is not sent.
 - A rendered page is cached as JSON under (database, data version and its stamp, registry, role,
   scope, staff or link, path, query): Redis when ``REDIS_URL`` is set, else in this process. It is
@@ -29,6 +30,7 @@ from flask import Flask, Response, request
 log = logging.getLogger(__name__)
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+CHUNK_MAX_AGE = "public, max-age=3600"
 COMPRESSIBLE = frozenset({"text/html", "text/css", "text/plain", "text/csv", "application/json",
                           "application/javascript", "text/javascript", "image/svg+xml",
                           "image/vnd.microsoft.icon"})
@@ -79,30 +81,36 @@ def compress_bytes(data: bytes, encoding: str, *, static: bool) -> bytes:
     return gzip.compress(data, compresslevel=9 if static else 6, mtime=0)
 
 
-def is_fingerprinted(endpoint: str | None) -> bool:
-    if endpoint == SUITES_ENDPOINT:
+def is_fingerprinted(kind: str) -> bool:
+    """A component bundle with Dash's fingerprint in its name, or an asset with its ``?m=`` stamp."""
+    if kind == "suites":
         from dash.fingerprint import check_fingerprint
 
-        return check_fingerprint(request.view_args.get("fingerprinted_path", ""))[1]
-    if endpoint == ASSETS_ENDPOINT:
-        return "m" in request.args
-    return False
+        return check_fingerprint((request.view_args or {}).get("fingerprinted_path", ""))[1]
+    return "m" in request.args
 
 
 class StaticCompressor:
-    """Compressed copies of static files, one per (URL, encoding), kept for the life of the worker."""
+    """Compressed copies of static files, one per (URL, encoding), kept for the life of the worker.
 
-    def __init__(self, max_entries: int = 256):
+    ``endpoints`` maps each static endpoint to its kind: "suites" (Dash's component bundles) or "assets"."""
+
+    def __init__(self, endpoints: dict[str, str] | None = None, max_entries: int = 256):
+        self.endpoints = endpoints or {SUITES_ENDPOINT: "suites", ASSETS_ENDPOINT: "assets"}
         self._cache: OrderedDict[tuple, bytes] = OrderedDict()
         self._lock = threading.Lock()
         self.max_entries = max_entries
 
     def __call__(self, resp: Response) -> Response:
         endpoint = request.url_rule.endpoint if request.url_rule is not None else None
-        if endpoint not in (SUITES_ENDPOINT, ASSETS_ENDPOINT) or resp.status_code != 200:
+        kind = self.endpoints.get(endpoint)
+        if kind is None or resp.status_code != 200:
             return resp
-        if is_fingerprinted(endpoint):
+        if is_fingerprinted(kind):
             resp.headers["Cache-Control"] = IMMUTABLE
+        elif kind == "suites":
+            # chunks a bundle loads by a fixed name (dcc's async-graph.js): an hour, then revalidated by ETag
+            resp.headers["Cache-Control"] = CHUNK_MAX_AGE
         resp.vary.add("Accept-Encoding")
         encoding = choose_encoding(request.headers.get("Accept-Encoding", ""))
         if encoding is None or resp.mimetype not in COMPRESSIBLE or "Content-Encoding" in resp.headers:
@@ -126,7 +134,7 @@ class StaticCompressor:
         return resp
 
 
-def install_compression(server: Flask) -> None:
+def install_compression(server: Flask, static_endpoints: dict[str, str] | None = None) -> None:
     """Brotli or gzip for every compressible response; static files compressed once and kept.
 
     Call after the security blueprints: Flask runs after-request functions last-registered-first,
@@ -144,7 +152,7 @@ def install_compression(server: Flask) -> None:
         COMPRESS_EVALUATE_CONDITIONAL_REQUEST=False,  # pages carry no ETag (headers: no-store)
     )
     Compress(server)
-    server.after_request(StaticCompressor())
+    server.after_request(StaticCompressor(static_endpoints))
 
 
 # -- rendered pages, cached by data version, role scope and URL -------------------------------------

@@ -101,6 +101,9 @@ def test_a_wrong_csrf_token_is_still_refused_when_compressed(client, dependencie
 
 def test_static_files_are_compressed_once_and_cached_for_a_year(client):
     html = client.get("/", headers={"Accept-Encoding": "identity"}).get_data(as_text=True)
+    # the layout and the callback graph start loading with the page, beside the scripts
+    assert '<link rel="preload" href="/_dash-layout" as="fetch" crossorigin>' in html
+    assert '<link rel="preload" href="/_dash-dependencies" as="fetch" crossorigin>' in html
     import re
 
     scripts = re.findall(r'src="([^"]+\.js[^"]*)"', html)
@@ -140,3 +143,31 @@ def test_personalise_fills_both_placeholders():
     assert json.loads(speed.personalise(page, "Ann \\u003c", "tok")) == {"a": "Ann <", "b": ["tok"]}
     assert not speed.cacheable_viewer(speed.NAME_MARK, "x")
     assert speed.cacheable_viewer("Ann", "x")
+
+
+def test_the_page_itself_carries_the_first_screen_as_html(client, inspector_client):
+    html = client.get("/metric/cp_rate_31mar").get_data(as_text=True)
+    entry = html.split('<div id="react-entry-point">', 1)[1].split("<footer>", 1)[0]
+    assert 'id="page-heading"' in entry and "Loading..." not in entry
+    assert "<script" not in entry
+    assert 'id="metric-graph"' in entry  # the chart's box; the live page draws the chart
+    # the same checks of who is asking: an inspector asking for another authority gets the refusal
+    other = inspector_client.get("/?la=882").get_data(as_text=True)
+    assert "Not available" in other and "Performance scorecard" not in other
+
+
+def test_prerendered_html_is_escaped():
+    from dashboard.web.prerender import to_html
+
+    node = {"type": "Div", "namespace": "dash_html_components",
+            "props": {"id": 'x"><script>', "onClick": "alert(1)", "children": [
+                "<b>text</b>",
+                {"type": "A", "namespace": "dash_html_components",
+                 "props": {"href": "javascript:alert(1)", "children": "bad link"}},
+                {"type": "Script", "namespace": "dash_html_components", "props": {"children": "alert(1)"}},
+                {"type": "Link", "namespace": "dash_core_components", "props": {"href": "/metric/x", "children": "ok"}},
+            ]}}
+    out = to_html(node)
+    assert "<script" not in out and "onclick" not in out.lower() and "javascript:" not in out
+    assert "&lt;b&gt;text&lt;/b&gt;" in out and 'id="x&quot;&gt;&lt;script&gt;"' in out
+    assert '<a href="/metric/x">ok</a>' in out
