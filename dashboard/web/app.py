@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
+from html import escape
 from urllib.parse import urlsplit
 
 import orjson
@@ -149,13 +152,23 @@ def page_json(mgr: DataManager, cache: PageCache, pathname: str | None, search: 
     token); the same access checks run as for an uncached render, because the context is built from the
     same role and scope."""
     who = viewer()
+    key, got = cached_page(mgr, cache, who, pathname, search)
+    if key is None:
+        return got
+    return speed.personalise(got, to_json(who.name)[1:-1], to_json(who.csrf_token)[1:-1])
+
+
+def cached_page(mgr: DataManager, cache: PageCache, who: Viewer, pathname: str | None,
+                search: str | None) -> tuple[str | None, str]:
+    """(cache key, the page's JSON for the stand-in viewer), or (None, the person's own page) when it cannot
+    be cached (no data yet, or a name that contains a placeholder)."""
     search = search if isinstance(search, str) else ""
     try:
         snap = mgr.snapshot()
     except NoData:
-        return to_json(render(mgr, pathname, search, who))
+        return None, to_json(render(mgr, pathname, search, who))
     if not speed.cacheable_viewer(who.name, who.csrf_token):
-        return to_json(render(mgr, pathname, search, who))
+        return None, to_json(render(mgr, pathname, search, who))
     key = cache.key((mgr.settings.database_url, snap.version_id, str(snap.built_at),
                      _registry_digest(snap, mgr.registry), mgr.settings.framework, mgr.settings.la_code,
                      mgr.settings.sn_model, who.role, who.staff_user, who.scope, normalise(pathname), search))
@@ -165,7 +178,7 @@ def page_json(mgr: DataManager, cache: PageCache, pathname: str | None, search: 
                           staff_user=who.staff_user)
         got = to_json(render(mgr, pathname, search, stand_in)).encode()
         cache.set(key, got)
-    return speed.personalise(got.decode(), to_json(who.name)[1:-1], to_json(who.csrf_token)[1:-1])
+    return key, got.decode()
 
 
 class DashboardApp(Dash):
@@ -188,8 +201,11 @@ class DashboardApp(Dash):
     #: set by create_app: the first screen as HTML for the page requested, or "" (Dash's "Loading...")
     first_screen_html = None
 
+    _index_html: str | None = None
+
     def index(self, *args, **kwargs):
-        page = super().index(*args, **kwargs)
+        # The same for every request (no per-page meta tags: pages are not Dash pages), so made once.
+        page = self._index_html = self._index_html or super().index(*args, **kwargs)
         first = self.first_screen_html() if self.first_screen_html is not None else ""
         if first:
             page = page.replace(DASH_APP_ENTRY.strip(), f'<div id="react-entry-point">{first}</div>', 1)
@@ -262,10 +278,27 @@ def layout_for_request(app: Dash, mgr: DataManager, cache: PageCache):
     template = to_json(site_layout({"pathname": PATH_MARK, "search": SEARCH_MARK}, PAGE_MARK))
     bare: list[str] = []
 
-    def for_url(path: str, search: str) -> str:
-        page = page_json(mgr, cache, path, search)
+    def frame(path: str, search: str, page: str) -> str:
         return (template.replace(PATH_MARK, to_json(path)[1:-1]).replace(SEARCH_MARK, to_json(search)[1:-1])
                 .replace(f'"{PAGE_MARK}"', page, 1))
+
+    def for_url(path: str, search: str) -> str:
+        return frame(path, search, page_json(mgr, cache, path, search))
+
+    def first_screen(path: str, search: str) -> str:
+        """The layout for ``path`` as prerendered HTML, made once per page and kept (``prerendered``)."""
+        who = viewer()
+        key, page = cached_page(mgr, cache, who, path, search)
+        if key is None:
+            return prerender.first_screen(orjson.loads(frame(path, search, page)))
+        html = prerendered.get((key, path, search))
+        if html is None:
+            html = prerender.first_screen(orjson.loads(frame(path, search, page)))
+            with prerendered_lock:
+                prerendered[(key, path, search)] = html
+                while len(prerendered) > 256:
+                    prerendered.popitem(last=False)
+        return speed.personalise(html, escape(who.name, quote=True), escape(who.csrf_token, quote=True))
 
     def build() -> str:
         ref = request.referrer
@@ -276,7 +309,10 @@ def layout_for_request(app: Dash, mgr: DataManager, cache: PageCache):
             return bare[0]
         return for_url(parts.path, f"?{parts.query}" if parts.query else "")
 
+    prerendered: OrderedDict = OrderedDict()
+    prerendered_lock = threading.Lock()
     build.for_url = for_url
+    build.first_screen = first_screen
     return build
 
 
@@ -289,7 +325,7 @@ def first_screen_for_request(mgr: DataManager, layout_json):
             return ""
         query = request.query_string.decode("utf-8", "replace")
         try:
-            return prerender.to_html(orjson.loads(layout_json.for_url(request.path, f"?{query}" if query else "")))
+            return layout_json.first_screen(request.path, f"?{query}" if query else "")
         except Exception as exc:  # noqa: BLE001 - the live page still draws; the first screen is a head start
             log.warning("first screen not prerendered for %s: %s", request.path, type(exc).__name__)
             return ""
