@@ -202,6 +202,13 @@ class DashboardApp(Dash):
     first_screen_html = None
 
     _index_html: str | None = None
+    _dependencies_json: str | None = None
+
+    def dependencies(self):
+        # The callback graph is fixed once the app serves: serialised once, not on every page load.
+        if self._dependencies_json is None:
+            self._dependencies_json = to_json(self._callback_list)
+        return self.backend.make_response(self._dependencies_json, content_type="application/json")
 
     def index(self, *args, **kwargs):
         # The same for every request (no per-page meta tags: pages are not Dash pages), so made once.
@@ -290,10 +297,10 @@ def layout_for_request(app: Dash, mgr: DataManager, cache: PageCache):
         who = viewer()
         key, page = cached_page(mgr, cache, who, path, search)
         if key is None:
-            return prerender.first_screen(orjson.loads(frame(path, search, page)))
+            return prerender.to_html(orjson.loads(frame(path, search, page)))
         html = prerendered.get((key, path, search))
         if html is None:
-            html = prerender.first_screen(orjson.loads(frame(path, search, page)))
+            html = prerender.to_html(orjson.loads(frame(path, search, page)))
             with prerendered_lock:
                 prerendered[(key, path, search)] = html
                 while len(prerendered) > 256:

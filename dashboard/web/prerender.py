@@ -4,10 +4,9 @@ Rules:
 - Input: the layout as JSON (the dict ``/_dash-layout`` sends, already built with the checks of who
   is asking). Output: HTML for ``#react-entry-point``; Dash's renderer replaces it with the live
   page when its scripts have run, so the two show the same content.
-- ``html.*`` components become their own tags; ``dcc.Link`` a link; ``dcc.Graph`` a box of its height
-  whose figure goes, with the others, into a JSON data block (``first_screen``): ``assets/first-screen.js``
-  draws them with the page's plotly.js as soon as the scripts have run, before the renderer starts (a
-  data block, not a script: the Content Security Policy is unchanged); ``dcc.Input``, ``dcc.Checklist`` and
+- ``html.*`` components become their own tags; ``dcc.Link`` a link; ``dcc.Graph`` an empty box of its
+  height (the live page draws the chart: drawing it here too, then having the renderer replace it, made
+  the charts blink out and back and cost the browser each chart twice); ``dcc.Input``, ``dcc.Checklist`` and
   ``dcc.RadioItems`` disabled controls with their values; ``dcc.Dropdown`` its chosen label;
   ``dcc.Store`` and ``dcc.Location`` nothing. Anything else: its children only.
 - Safe by construction: every text and attribute value is escaped; attribute names are checked; a
@@ -57,27 +56,14 @@ def _attrs(props: dict) -> str:
     return "".join(out)
 
 
-def first_screen(layout) -> str:
-    """The layout as HTML, with its charts' figures in a JSON data block for ``assets/first-screen.js``."""
-    figures: list = []
-    body = to_html(layout, figures)
-    if not figures:
-        return body
-    import json
-
-    data = json.dumps(figures, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
-    return f'{body}<script type="application/json" id="first-screen-figures">{data}</script>'
-
-
-def to_html(node, figures: list | None = None) -> str:
-    """HTML for a layout node (a component dict, a list, a string or a number); with ``figures``, each
-    chart's box is marked and its figure appended there."""
+def to_html(node) -> str:
+    """HTML for a layout node (a component dict, a list, a string or a number)."""
     if node is None or node is False:
         return ""
     if isinstance(node, (str, int, float)) and not isinstance(node, bool):
         return escape(str(node), quote=False)
     if isinstance(node, list):
-        return "".join(to_html(n, figures) for n in node)
+        return "".join(to_html(n) for n in node)
     if not isinstance(node, dict) or "type" not in node:
         return ""
     kind, ns, props = node.get("type"), node.get("namespace"), node.get("props") or {}
@@ -86,29 +72,23 @@ def to_html(node, figures: list | None = None) -> str:
         tag = kind.lower()
         tag = {"mapel": "map", "objectel": "object"}.get(tag, tag)
         if tag in NEVER or not tag.isalnum():
-            return to_html(children, figures)
+            return to_html(children)
         if tag in VOID:
             return f"<{tag}{_attrs(props)}>"
-        return f"<{tag}{_attrs(props)}>{to_html(children, figures)}</{tag}>"
+        return f"<{tag}{_attrs(props)}>{to_html(children)}</{tag}>"
     if ns == "dash_core_components":
-        return _dcc(kind, props, figures)
-    return to_html(children, figures)
+        return _dcc(kind, props)
+    return to_html(children)
 
 
-def _dcc(kind: str, props: dict, figures: list | None = None) -> str:
+def _dcc(kind: str, props: dict) -> str:
     if kind == "Link":
         attrs = _attrs({"href": props.get("href"), "id": props.get("id"), "className": props.get("className"),
                         "title": props.get("title")})
-        return f"<a{attrs}>{to_html(props.get('children'), figures)}</a>"
+        return f"<a{attrs}>{to_html(props.get('children'))}</a>"
     if kind == "Graph":
         style = props.get("style") if isinstance(props.get("style"), dict) else {}
-        attrs = {"id": props.get("id"), "style": style, "className": props.get("className")}
-        fig = props.get("figure")
-        if figures is not None and isinstance(fig, dict):
-            config = {**(props.get("config") or {}), "responsive": False}
-            attrs["data-first-chart"] = len(figures)
-            figures.append({"data": fig.get("data") or [], "layout": fig.get("layout") or {}, "config": config})
-        return f"<div{_attrs(attrs)}></div>"
+        return f'<div{_attrs({"id": props.get("id"), "style": style, "className": props.get("className")})}></div>'
     if kind == "Input":
         attrs = {k: props.get(k) for k in ("id", "type", "name", "value", "placeholder", "className", "list")}
         if attrs.get("type") == "hidden":
