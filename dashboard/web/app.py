@@ -10,10 +10,10 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
-from html import escape
 from urllib.parse import urlsplit
 
 import orjson
+from markupsafe import escape
 from dash import Dash, Input, Output, State, dcc, html, no_update
 from dash._utils import to_json
 from dash.dash import _app_entry as DASH_APP_ENTRY
@@ -305,7 +305,7 @@ def layout_for_request(app: Dash, mgr: DataManager, cache: PageCache):
                 prerendered[(key, path, search)] = html
                 while len(prerendered) > 256:
                     prerendered.popitem(last=False)
-        return speed.personalise(html, escape(who.name, quote=True), escape(who.csrf_token, quote=True))
+        return speed.personalise(html, str(escape(who.name)), str(escape(who.csrf_token)))
 
     def build() -> str:
         ref = request.referrer

@@ -16,7 +16,8 @@ Rules:
 from __future__ import annotations
 
 import re
-from html import escape
+
+from markupsafe import escape  # the template engine's escaper (Jinja's autoescape), not a hand-made one
 
 VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "col", "wbr", "source", "area"})
 NEVER = frozenset({"script", "style", "iframe", "object", "embed", "base", "form-action"})
@@ -49,10 +50,10 @@ def _attrs(props: dict) -> str:
         if value is True:
             out.append(f" {name}")
         elif isinstance(value, (str, int, float)):
-            out.append(f' {name}="{escape(str(value), quote=True)}"')
+            out.append(f' {name}="{str(escape(str(value)))}"')
     style = props.get("style")
     if isinstance(style, dict) and style:
-        out.append(f' style="{escape(_style(style), quote=True)}"')
+        out.append(f' style="{str(escape(_style(style)))}"')
     return "".join(out)
 
 
@@ -61,7 +62,7 @@ def to_html(node) -> str:
     if node is None or node is False:
         return ""
     if isinstance(node, (str, int, float)) and not isinstance(node, bool):
-        return escape(str(node), quote=False)
+        return str(escape(str(node)))
     if isinstance(node, list):
         return "".join(to_html(n) for n in node)
     if not isinstance(node, dict) or "type" not in node:

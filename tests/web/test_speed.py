@@ -169,5 +169,5 @@ def test_prerendered_html_is_escaped():
             ]}}
     out = to_html(node)
     assert "<script" not in out and "onclick" not in out.lower() and "javascript:" not in out
-    assert "&lt;b&gt;text&lt;/b&gt;" in out and 'id="x&quot;&gt;&lt;script&gt;"' in out
+    assert "&lt;b&gt;text&lt;/b&gt;" in out and 'id="x&#34;&gt;&lt;script&gt;"' in out
     assert '<a href="/metric/x">ok</a>' in out
