@@ -1,6 +1,8 @@
-"""Run the speed benchmarks: ``python -m benchmarks [--quick] [--only figures,server,browser]``.
+"""Run the speed benchmarks: ``python -m benchmarks [--quick] [--only pages,fifty,figures,server,browser]``.
 
-Prints the results table, writes ``benchmarks/results/bench-<time>.json`` (and ``latest.json``)
+By default the page budgets (``bench_pages``) and fifty people at once (``bench_fifty``); prints the
+results table and, last, the budget table (page, warm ratio, cold ratio, cold bytes, budget, result;
+the fifty-person line), writes ``benchmarks/results/bench-<time>.json`` (and ``latest.json``)
 and exits 1 when a budget is exceeded, 0 otherwise. A section that cannot run on this machine
 (no Chromium) is reported as SKIPPED and does not change the exit status.
 """
@@ -20,7 +22,8 @@ from dashboard.config import ROOT
 
 from . import core
 
-SECTIONS = ("figures", "server", "browser")
+SECTIONS = ("pages", "fifty", "figures", "server", "browser")
+DEFAULT_SECTIONS = ("pages", "fifty")
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 
 # Repetitions: (full, --quick).
@@ -30,6 +33,10 @@ REPS = {
     "cold_cycles": (2, 1),  # new data versions, each: first request + first render of each page
     "browser_reps": (3, 1),  # cold loads per page, each in a new browser
     "warm_reloads": (1, 2),  # reloads after each cold load (warm samples: browser_reps x this)
+    "page_reps": (3, 1),  # cold loads of each page and of its static copy, each in a new browser
+    "page_reloads": (2, 2),  # warm reloads after each cold load
+    "fifty_cycles": (2, 1),  # times each of the fifty opens the four pages
+    "single_rounds": (3, 2),  # one person alone, before and after the crowd (each: the four pages)
 }
 
 
@@ -59,8 +66,9 @@ def _commit() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run; noisier medians)")
-    ap.add_argument("--only", default=",".join(SECTIONS),
-                    help=f"comma-separated sections to run (default: all of {', '.join(SECTIONS)})")
+    ap.add_argument("--only", default=",".join(DEFAULT_SECTIONS),
+                    help=f"comma-separated sections to run, of {', '.join(SECTIONS)} "
+                         f"(default: {','.join(DEFAULT_SECTIONS)})")
     ap.add_argument("--results", type=Path, default=RESULTS_DIR, help="folder for the JSON results")
     args = ap.parse_args(argv)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -103,9 +111,31 @@ def main(argv: list[str] | None = None) -> int:
         return bench_browser.run(inst, checks or bench_server.page_checks(inst), reps["browser_reps"],
                                  reps["warm_reloads"])
 
-    try:
-        from . import bench_browser, bench_figures, bench_server
+    extra: dict = {}
 
+    def page_rows():
+        out, extra["pages"] = bench_pages.run(inst, reps["page_reps"], reps["page_reloads"])
+        return out
+
+    def fifty_rows():
+        out, extra["fifty"] = bench_fifty.run(inst, reps["fifty_cycles"], reps["single_rounds"])
+        return out
+
+    try:
+        from . import bench_browser, bench_fifty, bench_figures, bench_pages, bench_server
+
+        browser_missing = bench_browser.missing_executables()
+        if "pages" in only:
+            if browser_missing:
+                skipped.append(f"pages: {' and '.join(browser_missing)} not on PATH")
+            else:
+                section("pages", "Page budgets (each page against itself as static HTML) ...", page_rows)
+        if "fifty" in only:
+            if browser_missing:
+                skipped.append(f"fifty: {' and '.join(browser_missing)} not on PATH (the requests are recorded "
+                               "in Chromium)")
+            else:
+                section("fifty", "Fifty people at once ...", fifty_rows)
         if "figures" in only:
             section("figures", "1. figure build ...", lambda: bench_figures.run(inst, reps["figure_rounds"]))
         if "server" in only:
@@ -124,9 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"mode": "quick" if args.quick else "full", "sections": only, "repetitions": reps,
             "cpus": os.cpu_count(), "platform": platform.platform(), "load_average_before": load_before,
             "load_average_after": os.getloadavg(), "versions": _versions(), "commit": _commit(),
-            "seconds": timings, "skipped": skipped}
+            "seconds": timings, "skipped": skipped, "extra": extra}
     print()
     print(core.table(rows))
+    if {"pages", "fifty"} & set(only):
+        from . import bench_fifty, bench_pages
+
+        print(f"\nBudget table ({os.cpu_count()} CPUs, load average {load_before[0]:.2f} before, "
+              f"{os.getloadavg()[0]:.2f} after; commit {meta['commit']}):\n")
+        print(core.budget_table(rows, bench_pages.SECTION, bench_fifty.SECTION))
     for s in skipped:
         print(f"SKIPPED: {s}")
     path = core.write_results(rows, meta, args.results)

@@ -47,6 +47,11 @@ BUDGET_CHARTS = 12
 BUDGET_JS_VS_FULL_PLOTLY = 1.0
 FLOOR_LABEL = "floor: static page, 12 charts"
 DRAW_TIMEOUT_S = 60.0
+
+
+def app_root() -> Path:
+    """The checkout the product is served from: this one, or ``$BENCH_APP_ROOT`` (a before/after run)."""
+    return Path(os.environ.get("BENCH_APP_ROOT") or ROOT)
 DRAWN_JS = """(function () {
   var expected = %d;
   function check() {
@@ -91,9 +96,12 @@ def free_port() -> int:
 
 
 class Server:
-    """A gunicorn process with the product's config, bound to a free loopback port."""
+    """A gunicorn process with the product's config, bound to a free loopback port.
 
-    def __init__(self, wsgi: str, env: dict[str, str], ready_path: str, log_path: Path):
+    ``root``: the checkout it runs from (its ``app.py``, ``dashboard/`` and ``gunicorn.conf.py``); another
+    checkout (``BENCH_APP_ROOT``) measures an earlier version of the product with the same harness."""
+
+    def __init__(self, wsgi: str, env: dict[str, str], ready_path: str, log_path: Path, root: Path = ROOT):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         full_env = dict(os.environ)
@@ -104,9 +112,9 @@ class Server:
         self.proc = subprocess.Popen(
             # Options first: the command line then never contains "gunicorn app:server", so a
             # developer's `pkill -f "gunicorn app:server"` for their own server leaves this one alone.
-            [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"),
+            [sys.executable, "-m", "gunicorn", "-c", str(root / "gunicorn.conf.py"),
              "--bind", f"127.0.0.1:{self.port}", wsgi],
-            cwd=str(ROOT), env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+            cwd=str(root), env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 90
         while True:
             if self.proc.poll() is not None:

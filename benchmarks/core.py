@@ -197,3 +197,56 @@ def write_results(rows: list[Row], meta: dict, directory: Path) -> Path:
     path.write_text(text, encoding="utf-8")
     (directory / "latest.json").write_text(text, encoding="utf-8")
     return path
+
+
+# --------------------------------------------------------------------------- the budget table
+
+PAGE_SUFFIXES = (", warm", ", cold", ", bytes moved cold")
+
+
+def _verdict_word(rows: list[Row]) -> str:
+    if any(r.verdict == OVER for r in rows):
+        return "FAIL"
+    return "pass" if rows else "-"
+
+
+def budget_table(rows: list[Row], pages_section: str, fifty_section: str | None = None) -> str:
+    """One line per page (warm ratio, cold ratio, cold bytes, budget, pass/fail) and the fifty-person line.
+
+    Page rows are those of ``pages_section`` named "<page>, warm", "<page>, cold" and "<page>, bytes
+    moved cold"; the fifty-person line reads the rows of ``fifty_section``: failed requests and each
+    page's p95 ratio (the worst is shown)."""
+    by_page: dict[str, dict[str, Row]] = {}
+    for r in rows:
+        if r.section != pages_section:
+            continue
+        for suffix in PAGE_SUFFIXES:
+            if r.measure.endswith(suffix):
+                by_page.setdefault(r.measure[: -len(suffix)], {})[suffix] = r
+    head = ("page", "warm", "cold", "cold bytes", "budget", "result")
+    lines = []
+    for page, got in by_page.items():
+        w, c, b = (got.get(s) for s in PAGE_SUFFIXES)
+        budget = (f"warm <= {w.budget:g}x, cold <= {c.budget:g}x, <= {format_value(b.budget, 'bytes')}"
+                  if w and c and b else "-")
+        lines.append((page, format_ratio(w.ratio) if w else "-", format_ratio(c.ratio) if c else "-",
+                      format_value(b.value, "bytes") if b else "-", budget,
+                      _verdict_word([x for x in (w, c, b) if x is not None])))
+    if fifty_section is not None:
+        fifty = [r for r in rows if r.section == fifty_section]
+        failed = next((r for r in fifty if r.measure.startswith("failed requests")), None)
+        ratios = [r for r in fifty if r.floor is not None]
+        worst = max(ratios, key=lambda r: r.ratio if r.ratio is not None else float("inf"), default=None)
+        if fifty:
+            worst_text = f"p95 {format_ratio(worst.ratio)} (worst page)" if worst is not None else "-"
+            lines.append(("50 people at once", worst_text, "",
+                          f"{format_value(failed.value, 'count')} failed" if failed else "-",
+                          f"0 failed, p95 <= {worst.budget:g}x" if worst is not None and worst.budget else "-",
+                          _verdict_word([r for r in fifty if r.budget is not None])))
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *lines)] if lines else [len(h) for h in head]
+
+    def fmt(values) -> str:
+        return "  ".join(str(v).ljust(w) if i in (0, 4) else str(v).rjust(w)
+                         for i, (v, w) in enumerate(zip(values, widths))).rstrip()
+
+    return "\n".join([fmt(head), fmt(["-" * w for w in widths])] + [fmt(x) for x in lines])

@@ -1,4 +1,5 @@
-"""The browser floor: a static HTML page with 12 Plotly line charts, served like the product.
+"""The browser floors: a static HTML page with 12 Plotly line charts, and each page saved as static
+HTML (``bench_pages``, files in ``$BENCH_FLOOR_DIR`` served at ``/floor/<name>``), served like the product.
 
 Rules:
 - Same plotly.js as the product (the one ``assets/plotly-*.min.js`` bundle), the same two
@@ -12,10 +13,13 @@ Rules:
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
-from flask import Flask, Response, send_from_directory
+from flask import Flask, Response, abort, send_from_directory
 
 from dashboard.config import ROOT
+from dashboard.web.speed import install_compression
 
 ASSETS = ROOT / "assets"
 N_CHARTS = 12
@@ -79,6 +83,23 @@ def index() -> Response:
 @server.get("/assets/<path:name>")
 def assets(name: str):
     return send_from_directory(ASSETS, name)
+
+
+@server.get("/floor/<name>")
+def saved_page(name: str) -> Response:
+    """A page saved as static HTML; no-store, like the product's pages."""
+    folder = os.environ.get("BENCH_FLOOR_DIR")
+    path = Path(folder) / name if folder else None
+    if path is None or not name.endswith(".html") or "/" in name or not path.is_file():
+        abort(404)
+    resp = Response(path.read_bytes(), mimetype="text/html")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+# Compression and caching of static files as the product does them (brotli or gzip; a stamped file
+# cached for a year), so both sides of a ratio pay the same for plotly.js and the stylesheets.
+install_compression(server, {"assets": "assets"})
 
 
 @server.get("/ping")

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dashboard.config import Settings, load_settings
+from dashboard.routes import PAGES as ROUTES
 
 from .signin import Account, create_account
 
@@ -25,6 +26,27 @@ PAGES: tuple[tuple[str, str, str], ...] = (
     *((f"topic {t}", f"/topic/{t}", "") for t in TOPICS),
     ("metric cp_rate_31mar", "/metric/cp_rate_31mar", "?cmp=england,region,sn"),
 )
+
+
+#: Example values for the route table's parameters, and a query for routes that need one. Every route
+#: of ``dashboard.routes.PAGES`` is held to the page budgets; a route with a new parameter needs one line here.
+EXAMPLE_PARAMS = {"metric": "cp_rate_31mar", "topic": "child_protection"}
+EXAMPLE_QUERIES = {"search": "?q=neglect"}
+
+
+def budget_pages(routes=ROUTES) -> tuple[tuple[str, str], ...]:
+    """(label, URL) of every page in the route table, parameters filled with the examples."""
+    out = []
+    for pattern, page in routes:
+        url = "/".join(EXAMPLE_PARAMS[p[1:-1]] if p.startswith("<") else p for p in pattern.split("/"))
+        url = (url or "/") + EXAMPLE_QUERIES.get(page, "")
+        out.append((url, url))
+    return tuple(out)
+
+
+BUDGET_PAGES = budget_pages()
+#: The fifty-person run: what a panel member opens in turn on an inspector link.
+FIFTY_PAGES = ("/", "/metric/cp_rate_31mar", "/topic/child_protection", "/topic/looked_after")
 
 
 @dataclass

@@ -6,8 +6,17 @@ URL, so every selection lives in the address bar. Callbacks only read the URL st
 """
 from __future__ import annotations
 
+import hashlib
 import logging
+import threading
+from collections import OrderedDict
+from urllib.parse import urlsplit
+
+import orjson
+from markupsafe import escape
 from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash._utils import to_json
+from dash.dash import _app_entry as DASH_APP_ENTRY
 from dash.exceptions import PreventUpdate
 from flask import Response, jsonify, request, send_from_directory
 
@@ -23,7 +32,8 @@ from ..state import ViewState, parse_query
 from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
 from ..views import (OutOfScope, UnknownArea, Viewer, compare_csv, make_context, metric_csv, scorecard,
                      scorecard_csv)
-from . import security
+from . import prerender, security, speed
+from .speed import PageCache
 from .uploads import install_uploads
 from . import meetings as meetings_web
 from ..meetings import list_meetings
@@ -38,6 +48,10 @@ INDEX = """<!DOCTYPE html>
 <title>{%title%}</title>
 {%favicon%}
 {%css%}
+<link rel="preload" href="/_dash-layout" as="fetch" crossorigin>
+<link rel="preload" href="/_dash-dependencies" as="fetch" crossorigin>
+<link rel="preload" href="/_dash-component-suites/dash/dcc/async-graph.js" as="script">
+<link rel="preload" href="/_dash-component-suites/dash/dcc/async-dropdown.js" as="script">
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to main content</a>
@@ -59,9 +73,9 @@ def _state(mgr: DataManager, search: str | None) -> ViewState:
     return parse_query(search, _topics(mgr), mgr.settings.sn_model)
 
 
-def _context(mgr: DataManager, search: str | None):
+def _context(mgr: DataManager, search: str | None, who: Viewer | None = None):
     """The view context for the current request: the URL's state, checked against who is asking."""
-    return context_for(mgr, _state(mgr, search))
+    return context_for(mgr, _state(mgr, search), who)
 
 
 def viewer() -> Viewer:
@@ -73,9 +87,10 @@ def viewer() -> Viewer:
                   staff_user=p.user_id is not None)
 
 
-def context_for(mgr: DataManager, state: ViewState):
-    """The view context for a view state, checked against who is asking."""
-    who = viewer()
+def context_for(mgr: DataManager, state: ViewState, who: Viewer | None = None):
+    """The view context for a view state, checked against who is asking (``who``: the session's viewer,
+    or its stand-in for the page cache, with the same role and scope)."""
+    who = who or viewer()
     return make_context(mgr.snapshot(), mgr.registry, state, mgr.settings.la_code,
                         external=who.role in EXTERNAL_ROLES or not who.signed_in,
                         allowed_las=allowed_authorities(who.role, who.scope),
@@ -95,12 +110,12 @@ def _message_page(title: str, text: str, ctx=None) -> html.Div:
     return shell(ctx, "", title, [html.P(text), html.P(dcc.Link("Go to the scorecard", href="/"))])
 
 
-def render(mgr: DataManager, pathname: str | None, search: str | None):
+def render(mgr: DataManager, pathname: str | None, search: str | None, who: Viewer | None = None):
     """The page for a path and query: the router's one job."""
     path = normalise(pathname)
     search = search if isinstance(search, str) else ""
     try:
-        ctx = _context(mgr, search)
+        ctx = _context(mgr, search, who)
     except NoData:
         return _message_page("No data yet", "The database has not been built. Run `python -m dashboard build`.")
     except UnknownArea as exc:
@@ -135,6 +150,57 @@ def render(mgr: DataManager, pathname: str | None, search: str | None):
     return topic_page.layout(ctx, found.params["topic"])
 
 
+def _registry_digest(snap, registry) -> str:
+    """What a rendered page depends on in the registry (titles, targets, topics, frameworks), as a hash."""
+    return snap.memo(("registry-digest", id(registry)),
+                     lambda: hashlib.sha256(registry.model_dump_json().encode()).hexdigest()[:16])
+
+
+def page_cache_revision(mgr: DataManager) -> str:
+    """What else a rendered page shows that the data version does not cover, as a short stamp for the page
+    cache key. Nothing yet; a page that shows data edited outside a data version (meeting notes,
+    commentary, actions) must add its revision here, or its pages would be served stale from the cache."""
+    return ""
+
+
+def page_json(mgr: DataManager, cache: PageCache, pathname: str | None, search: str | None) -> str:
+    """The router's page for a path and query as JSON, for the person asking.
+
+    Rendered once per (database, data version and its stamp, registry, framework, role, scope, staff or
+    link, path, query) for a stand-in viewer with that role and scope, then personalised (name, CSRF
+    token); the same access checks run as for an uncached render, because the context is built from the
+    same role and scope."""
+    who = viewer()
+    key, got = cached_page(mgr, cache, who, pathname, search)
+    if key is None:
+        return got
+    return speed.personalise(got, to_json(who.name)[1:-1], to_json(who.csrf_token)[1:-1])
+
+
+def cached_page(mgr: DataManager, cache: PageCache, who: Viewer, pathname: str | None,
+                search: str | None) -> tuple[str | None, str]:
+    """(cache key, the page's JSON for the stand-in viewer), or (None, the person's own page) when it cannot
+    be cached (no data yet, or a name that contains a placeholder)."""
+    search = search if isinstance(search, str) else ""
+    try:
+        snap = mgr.snapshot()
+    except NoData:
+        return None, to_json(render(mgr, pathname, search, who))
+    if not speed.cacheable_viewer(who.name, who.csrf_token):
+        return None, to_json(render(mgr, pathname, search, who))
+    key = cache.key((mgr.settings.database_url, snap.version_id, str(snap.built_at),
+                     _registry_digest(snap, mgr.registry), mgr.settings.framework, mgr.settings.la_code,
+                     mgr.settings.sn_model, page_cache_revision(mgr), who.role, who.staff_user, who.scope,
+                     normalise(pathname), search))
+    got = cache.get(key)
+    if got is None:
+        stand_in = Viewer(name=speed.NAME_MARK, role=who.role, scope=who.scope, csrf_token=speed.TOKEN_MARK,
+                          staff_user=who.staff_user)
+        got = to_json(render(mgr, pathname, search, stand_in)).encode()
+        cache.set(key, got)
+    return key, got.decode()
+
+
 class DashboardApp(Dash):
     """Dash, without the versions of Python, Dash and plotly.js in the page's config (its dev tools
     read them; with dev tools off nothing does, and a stranger need not learn them)."""
@@ -146,6 +212,36 @@ class DashboardApp(Dash):
         for key in self.HIDDEN_CONFIG:
             config.pop(key, None)
         return config
+
+    def _generate_scripts_html(self) -> str:
+        return speed.without_unused_bundles(super()._generate_scripts_html())  # no page uses dash_table
+
+    #: set by create_app: the layout as JSON for the current request (the page already in it), or None
+    layout_json = None
+    #: set by create_app: the first screen as HTML for the page requested, or "" (Dash's "Loading...")
+    first_screen_html = None
+
+    _index_html: str | None = None
+    _dependencies_json: str | None = None
+
+    def dependencies(self):
+        # The callback graph is fixed once the app serves: serialised once, not on every page load.
+        if self._dependencies_json is None:
+            self._dependencies_json = to_json(self._callback_list)
+        return self.backend.make_response(self._dependencies_json, content_type="application/json")
+
+    def index(self, *args, **kwargs):
+        # The same for every request (no per-page meta tags: pages are not Dash pages), so made once.
+        page = self._index_html = self._index_html or super().index(*args, **kwargs)
+        first = self.first_screen_html() if self.first_screen_html is not None else ""
+        if first:
+            page = page.replace(DASH_APP_ENTRY.strip(), f'<div id="react-entry-point">{first}</div>', 1)
+        return page
+
+    def serve_layout(self):
+        build = self.layout_json
+        body = build() if build is not None else to_json(self.get_layout())
+        return self.backend.make_response(body, mimetype="application/json")
 
 
 def create_app(settings: Settings | None = None) -> Dash:
@@ -164,23 +260,16 @@ def create_app(settings: Settings | None = None) -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = INDEX
-    app.layout = html.Div([
-        dcc.Location(id="url", refresh=False),
-        dcc.Location(id="nav", refresh=True),
-        html.Header(html.Div([html.Span("Safeguarding performance", className="brand"),
-                              html.Span("Children's safeguarding partnership dashboard", className="tagline")],
-                             className="container-xl"), className="site-header"),
-        html.Div(id="page", className="container-xl"),
-        html.Footer(html.Div([
-            html.P(["Contains Department for Education and ONS statistics, Open Government Licence v3.0. ",
-                    dcc.Link("About the data", href="/about"), " · ",
-                    html.A("Accessibility statement", href="/accessibility")])], className="container-xl"),
-            className="site-footer"),
-    ])
+    app.layout = site_layout()
+    cache = PageCache(mgr.shared_cache)
+    app.server.config["PAGE_CACHE"] = cache
+    app.layout_json = layout_for_request(app, mgr, cache)
+    app.first_screen_html = first_screen_for_request(mgr, app.layout_json)
     app.server.config["DASHBOARD_MANAGER"] = mgr
-    register_callbacks(app, mgr)
+    register_callbacks(app, mgr, cache)
     register_routes(app, mgr)
     security.install_security(app, mgr, settings)  # last: it reads every callback and route
+    speed.install_compression(app.server)  # after the security headers: compression changes only the body
     # Dash registers its scripts on a worker's first request, and a second thread arriving during that
     # first request can find them missing (a 500 on /_dash-component-suites). One request now, before
     # the server takes any, closes that window.
@@ -188,12 +277,97 @@ def create_app(settings: Settings | None = None) -> Dash:
     return app
 
 
+PATH_MARK, SEARCH_MARK, PAGE_MARK = "__sg_url_path_5f1c9a__", "__sg_url_search_5f1c9a__", "__sg_page_5f1c9a__"
+
+
+def site_layout(url: dict | None = None, page=None) -> html.Div:
+    """The frame every page sits in; ``url`` and ``page`` fill the address and the page when known."""
+    return html.Div([
+        dcc.Location(id="url", refresh=False, **(url or {})),
+        dcc.Location(id="nav", refresh=True),
+        html.Header(html.Div([html.Span("Safeguarding performance", className="brand"),
+                              html.Span("Children's safeguarding partnership dashboard", className="tagline")],
+                             className="container-xl"), className="site-header"),
+        html.Div(page, id="page", className="container-xl"),
+        html.Footer(html.Div([
+            html.P(["Contains Department for Education and ONS statistics, Open Government Licence v3.0. ",
+                    dcc.Link("About the data", href="/about"), " · ",
+                    html.A("Accessibility statement", href="/accessibility")])], className="container-xl"),
+            className="site-footer"),
+    ])
+
+
+def layout_for_request(app: Dash, mgr: DataManager, cache: PageCache):
+    """``/_dash-layout`` with the first screen in it: the page the browser is on (the layout request's
+    Referer, same site only), rendered as the router would render it, with the same checks of who is
+    asking, so the first screen needs no router round trip. Without a usable Referer, the bare frame:
+    its address is then unset, the address bar fills it in, and the router callback draws the page."""
+    template = to_json(site_layout({"pathname": PATH_MARK, "search": SEARCH_MARK}, PAGE_MARK))
+    bare: list[str] = []
+
+    def frame(path: str, search: str, page: str) -> str:
+        return (template.replace(PATH_MARK, to_json(path)[1:-1]).replace(SEARCH_MARK, to_json(search)[1:-1])
+                .replace(f'"{PAGE_MARK}"', page, 1))
+
+    def for_url(path: str, search: str) -> str:
+        return frame(path, search, page_json(mgr, cache, path, search))
+
+    def first_screen(path: str, search: str) -> str:
+        """The layout for ``path`` as prerendered HTML, made once per page and kept (``prerendered``)."""
+        who = viewer()
+        key, page = cached_page(mgr, cache, who, path, search)
+        if key is None:
+            return prerender.to_html(orjson.loads(frame(path, search, page)))
+        html = prerendered.get((key, path, search))
+        if html is None:
+            html = prerender.to_html(orjson.loads(frame(path, search, page)))
+            with prerendered_lock:
+                prerendered[(key, path, search)] = html
+                while len(prerendered) > 256:
+                    prerendered.popitem(last=False)
+        return speed.personalise(html, str(escape(who.name)), str(escape(who.csrf_token)))
+
+    def build() -> str:
+        ref = request.referrer
+        parts = urlsplit(ref) if ref else None
+        if parts is None or parts.netloc != request.host or match_page(parts.path, mgr.registry) is None:
+            if not bare:
+                bare.append(to_json(app.get_layout()))
+            return bare[0]
+        return for_url(parts.path, f"?{parts.query}" if parts.query else "")
+
+    prerendered: OrderedDict = OrderedDict()
+    prerendered_lock = threading.Lock()
+    build.for_url = for_url
+    build.first_screen = first_screen
+    return build
+
+
+def first_screen_for_request(mgr: DataManager, layout_json):
+    """The page the browser asked for, as HTML inside the page the server sends (``prerender``): built from
+    the same layout ``/_dash-layout`` gives this person, so the same checks of who is asking apply.
+    Shown at once; Dash's renderer replaces it with the live page when its scripts have run."""
+    def build() -> str:
+        if match_page(request.path, mgr.registry) is None:
+            return ""
+        query = request.query_string.decode("utf-8", "replace")
+        try:
+            return layout_json.first_screen(request.path, f"?{query}" if query else "")
+        except Exception as exc:  # noqa: BLE001 - the live page still draws; the first screen is a head start
+            log.warning("first screen not prerendered for %s: %s", request.path, type(exc).__name__)
+            return ""
+
+    return build
+
+
 def warm_up(server) -> None:
     """Load the current data version and the default scorecard before the first visitor asks.
 
     Called by gunicorn in each worker after it starts (gunicorn.conf.py); a failure only logs.
     """
-    mgr = server.config["DASHBOARD_MANAGER"]
+    mgr = server.config.get("DASHBOARD_MANAGER")
+    if mgr is None:  # another app under the same gunicorn.conf.py (the benchmarks' static floor)
+        return
     try:
         snap = mgr.snapshot()
         state = _state(mgr, "")
@@ -204,10 +378,14 @@ def warm_up(server) -> None:
         log.warning("warm-up skipped: %s", exc)
 
 
-def register_callbacks(app: Dash, mgr: DataManager) -> None:
-    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"))
+def register_callbacks(app: Dash, mgr: DataManager, cache: PageCache | None = None) -> None:
+    cache = cache or PageCache()
+
+    # Not called for the first screen: /_dash-layout already holds its page (layout_for_request).
+    @app.callback(Output("page", "children"), Input("url", "pathname"), State("url", "search"),
+                  prevent_initial_call=True)
     def route(pathname, search):
-        return render(mgr, pathname, search)
+        return orjson.loads(page_json(mgr, cache, pathname, search))
 
     app.clientside_callback(
         "function(t) { if (t) { document.title = t; } return window.dash_clientside.no_update; }",

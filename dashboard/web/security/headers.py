@@ -46,7 +46,9 @@ def create_blueprint(app, sec: SecurityState) -> Blueprint:
             # Pages, data, downloads, people's names: never kept by a browser or a proxy.
             h["Cache-Control"] = "no-store"
             h.pop("ETag", None)
-        if principal() is not None or session.get("csrf"):
+        static = endpoint in STATIC_ENDPOINTS and resp.status_code < 400
+        # Static files are the same for everyone: they neither need the CSRF cookie nor pay for a session lookup.
+        if not static and (principal() is not None or session.get("csrf")):
             resp.set_cookie(CSRF_COOKIE, csrf_token(), secure=settings.secure_cookies, httponly=False,
                             samesite="Strict")
         return resp

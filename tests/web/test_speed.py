@@ -1,0 +1,173 @@
+"""Speed measures that must not change what anyone sees or may do (``dashboard/web/speed.py``).
+
+- The first screen is in ``/_dash-layout`` (the page named by the layout request's Referer), built
+  with the same checks of who is asking as the router: the same heading, an inspector kept to the
+  authorities of their link, no page for another site's Referer.
+- Responses are compressed (brotli, else gzip) with the security headers, no-store and the CSRF
+  cookie intact; fingerprinted static files are cached for a year; the dash_table bundle is not sent.
+- Rendered pages are cached by data version, role scope and URL, and each viewer still sees their own
+  name and CSRF token.
+"""
+from __future__ import annotations
+
+import json
+
+import brotli
+import pytest
+
+from dashboard.web import speed
+from tests.helpers import by_id, render_page, sign_in, text_of
+
+BASE = "http://localhost"
+
+
+def layout_for(client, path: str, referer_base: str = BASE):
+    resp = client.get("/_dash-layout", headers={"Referer": f"{referer_base}{path}"})
+    assert resp.status_code == 200, resp.status_code
+    return resp.get_json()
+
+
+def url_props(layout: dict) -> dict:
+    return by_id(layout, "url")["props"]
+
+
+@pytest.mark.parametrize("path", ["/", "/metric/cp_rate_31mar?cmp=england,region,sn", "/topic/child_protection",
+                                  "/compare/cp_rate_31mar", "/demand"])
+def test_the_first_screen_is_in_the_layout(client, dependencies, path):
+    layout = layout_for(client, path)
+    page = by_id(layout, "page")["props"]["children"]
+    route, _, search = path.partition("?")
+    from_router = render_page(client, dependencies, route, f"?{search}" if search else "")
+    assert text_of(by_id(page, "page-heading")) == text_of(by_id(from_router, "page-heading"))
+    assert url_props(layout)["pathname"] == route
+    assert url_props(layout)["search"] == (f"?{search}" if search else "")
+
+
+def test_without_a_usable_referer_the_router_draws_the_page(client):
+    for headers in ({}, {"Referer": "http://elsewhere.example/metric/cp_rate_31mar"},
+                    {"Referer": f"{BASE}/no-such-page"}):
+        layout = client.get("/_dash-layout", headers=headers).get_json()
+        assert by_id(layout, "page")["props"].get("children") is None
+        assert "pathname" not in url_props(layout)  # unset: the address bar fills it in and the router runs
+
+
+def test_the_router_is_not_called_for_the_first_screen(dependencies):
+    route = next(cb for cb in dependencies if cb["output"] == "page.children")
+    assert route["prevent_initial_call"] is True
+
+
+def test_an_inspector_layout_keeps_to_their_link(inspector_client):
+    page = by_id(layout_for(inspector_client, "/?la=882"), "page")["props"]["children"]
+    assert text_of(by_id(page, "page-heading")) == "Not available"
+    own = by_id(layout_for(inspector_client, "/metric/cp_rate_31mar"), "page")["props"]["children"]
+    assert "Published view" in text_of(by_id(own, "view-banner"))
+
+
+def test_the_layout_needs_a_session(dash_app):
+    anon = dash_app.server.test_client()
+    resp = anon.get("/_dash-layout", headers={"Referer": f"{BASE}/"})
+    assert resp.status_code in (401, 302)
+    assert b"page-heading" not in resp.get_data()
+
+
+def test_callback_answers_are_compressed_with_headers_intact(client, dependencies):
+    from tests.helpers import router_body
+
+    resp = client.post("/_dash-update-component", data=json.dumps(router_body(dependencies, "/topic/workforce")),
+                       content_type="application/json", headers={"Accept-Encoding": "br, gzip"})
+    assert resp.status_code == 200
+    assert resp.headers["Content-Encoding"] == "br"
+    assert "Accept-Encoding" in resp.headers["Vary"]
+    assert resp.headers["Cache-Control"] == "no-store"
+    assert "ETag" not in resp.headers
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert any(c.startswith("_csrf_token=") for c in resp.headers.getlist("Set-Cookie"))
+    body = json.loads(brotli.decompress(resp.get_data()))
+    assert by_id(body["response"]["page"]["children"], "page-heading")
+
+    gz = client.get("/_dash-layout", headers={"Accept-Encoding": "gzip", "Referer": f"{BASE}/"})
+    assert gz.headers["Content-Encoding"] == "gzip"
+    assert gz.headers["Cache-Control"] == "no-store"
+
+
+def test_a_wrong_csrf_token_is_still_refused_when_compressed(client, dependencies):
+    from tests.helpers import router_body
+
+    resp = client.post("/_dash-update-component", data=json.dumps(router_body(dependencies, "/")),
+                       content_type="application/json",
+                       headers={"Accept-Encoding": "br", "X-CSRFToken": "not-the-token"})
+    assert resp.status_code == 403
+
+
+def test_static_files_are_compressed_once_and_cached_for_a_year(client):
+    html = client.get("/", headers={"Accept-Encoding": "identity"}).get_data(as_text=True)
+    # the layout and the callback graph start loading with the page, beside the scripts
+    assert '<link rel="preload" href="/_dash-layout" as="fetch" crossorigin>' in html
+    assert '<link rel="preload" href="/_dash-dependencies" as="fetch" crossorigin>' in html
+    import re
+
+    scripts = re.findall(r'src="([^"]+\.js[^"]*)"', html)
+    assert not [s for s in scripts if "dash_table" in s]  # no page uses a DataTable
+    suites = [s for s in scripts if "_dash-component-suites" in s]
+    assets = [s for s in scripts if s.startswith("/assets/")]
+    assert suites and assets
+    for url in (suites[0], assets[0]):
+        plain = client.get(url, headers={"Accept-Encoding": "identity"})
+        br = client.get(url, headers={"Accept-Encoding": "gzip, br"})
+        assert br.headers["Content-Encoding"] == "br", url
+        assert brotli.decompress(br.get_data()) == plain.get_data(), url
+        assert br.headers["Cache-Control"] == speed.IMMUTABLE, url
+        assert "no-store" not in br.headers["Cache-Control"]
+
+
+def test_each_viewer_sees_their_own_name_from_a_cached_page(dash_app, engine, client):
+    other = sign_in(dash_app.server.test_client(), engine, "analyst")
+    mine = layout_for(client, "/topic/workforce")
+    theirs = layout_for(other, "/topic/workforce")
+    assert "test-viewer" in text_of(mine) and "test-analyst" not in text_of(mine)
+    assert "test-analyst" in text_of(theirs) and "test-viewer" not in text_of(theirs)
+    token = client.get_cookie("_csrf_token").value
+    assert token in json.dumps(mine) and speed.TOKEN_MARK not in json.dumps(mine)
+
+
+def test_choose_encoding():
+    assert speed.choose_encoding("gzip, deflate, br, zstd") == "br"
+    assert speed.choose_encoding("gzip") == "gzip"
+    assert speed.choose_encoding("br;q=0, gzip") == "gzip"
+    assert speed.choose_encoding("identity") is None
+    assert speed.choose_encoding("") is None
+
+
+def test_personalise_fills_both_placeholders():
+    page = json.dumps({"a": speed.NAME_MARK, "b": [speed.TOKEN_MARK]})
+    assert json.loads(speed.personalise(page, "Ann \\u003c", "tok")) == {"a": "Ann <", "b": ["tok"]}
+    assert not speed.cacheable_viewer(speed.NAME_MARK, "x")
+    assert speed.cacheable_viewer("Ann", "x")
+
+
+def test_the_page_itself_carries_the_first_screen_as_html(client, inspector_client):
+    html = client.get("/metric/cp_rate_31mar").get_data(as_text=True)
+    entry = html.split('<div id="react-entry-point">', 1)[1].split("<footer>", 1)[0]
+    assert 'id="page-heading"' in entry and "Loading..." not in entry
+    assert "<script" not in entry
+    assert 'id="metric-graph"' in entry  # the chart's box; the live page draws the chart
+    # the same checks of who is asking: an inspector asking for another authority gets the refusal
+    other = inspector_client.get("/?la=882").get_data(as_text=True)
+    assert "Not available" in other and "Performance scorecard" not in other
+
+
+def test_prerendered_html_is_escaped():
+    from dashboard.web.prerender import to_html
+
+    node = {"type": "Div", "namespace": "dash_html_components",
+            "props": {"id": 'x"><script>', "onClick": "alert(1)", "children": [
+                "<b>text</b>",
+                {"type": "A", "namespace": "dash_html_components",
+                 "props": {"href": "javascript:alert(1)", "children": "bad link"}},
+                {"type": "Script", "namespace": "dash_html_components", "props": {"children": "alert(1)"}},
+                {"type": "Link", "namespace": "dash_core_components", "props": {"href": "/metric/x", "children": "ok"}},
+            ]}}
+    out = to_html(node)
+    assert "<script" not in out and "onclick" not in out.lower() and "javascript:" not in out
+    assert "&lt;b&gt;text&lt;/b&gt;" in out and 'id="x&#34;&gt;&lt;script&gt;"' in out
+    assert '<a href="/metric/x">ok</a>' in out
