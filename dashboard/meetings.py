@@ -23,7 +23,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from .auth.policy import ANALYSTS
@@ -418,3 +418,15 @@ def imports_between(engine: Engine, after: dt.date, until: dt.date) -> dict[str,
                     out.setdefault(metric_id, []).append(
                         f"data version {v.id} ({v.filename or v.label}, {v.created_at:%Y-%m-%d})")
     return {k: "; ".join(v) for k, v in out.items()}
+
+
+def revision(engine: Engine) -> str:
+    """A stamp that changes whenever a meeting, a comment or an action is written (every write adds a row:
+    comments and action changes are append-only), for caches of pages that show them. With the day's date:
+    whether an action is overdue changes at midnight without any write."""
+    with engine.connect() as c:
+        row = c.execute(select(select(func.max(Meeting.id)).scalar_subquery(),
+                               select(func.max(Comment.id)).scalar_subquery(),
+                               select(func.max(Action.id)).scalar_subquery(),
+                               select(func.max(ActionChange.id)).scalar_subquery())).one()
+    return f"{dt.date.today().isoformat()}:" + ".".join(str(v or 0) for v in row)

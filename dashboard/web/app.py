@@ -36,7 +36,7 @@ from . import prerender, security, speed
 from .speed import PageCache
 from .uploads import install_uploads
 from . import meetings as meetings_web
-from ..meetings import list_meetings
+from ..meetings import list_meetings, revision as meetings_revision
 from ..analysis.scorecard import filter_rows
 
 log = logging.getLogger(__name__)
@@ -158,9 +158,10 @@ def _registry_digest(snap, registry) -> str:
 
 def page_cache_revision(mgr: DataManager) -> str:
     """What else a rendered page shows that the data version does not cover, as a short stamp for the page
-    cache key. Nothing yet; a page that shows data edited outside a data version (meeting notes,
-    commentary, actions) must add its revision here, or its pages would be served stale from the cache."""
-    return ""
+    cache key: the meetings, commentary and actions people write (and the day, which makes actions overdue).
+    A page that shows anything else edited outside a data version must add its revision here, or its pages
+    would be served stale from the cache."""
+    return meetings_revision(mgr.engine)
 
 
 def page_json(mgr: DataManager, cache: PageCache, pathname: str | None, search: str | None) -> str:

@@ -171,3 +171,21 @@ def test_prerendered_html_is_escaped():
     assert "<script" not in out and "onclick" not in out.lower() and "javascript:" not in out
     assert "&lt;b&gt;text&lt;/b&gt;" in out and 'id="x&#34;&gt;&lt;script&gt;"' in out
     assert '<a href="/metric/x">ok</a>' in out
+
+
+def test_a_cached_page_shows_commentary_published_after_it_was_cached(dash_app, engine, client):
+    """Commentary, actions and meetings change without a new data version: the page cache's key carries their
+    revision, so a page cached before a comment was published shows it afterwards."""
+    import uuid
+
+    from dashboard import meetings
+
+    path = "/metric/lac_placed_20_miles"
+    words = f"Placements reviewed {uuid.uuid4().hex[:8]}"
+    assert words not in text_of(layout_for(client, path))  # now cached
+    who = {"actor": "test-analyst", "role": "analyst"}
+    draft = meetings.add_comment(engine, metric_id="lac_placed_20_miles", period_end="2024-03-31",
+                                 la_code="E06000034", data_says=words, **who)  # Thurrock, the default authority
+    assert words not in text_of(layout_for(client, path))  # a draft: viewers never see it
+    meetings.publish_comment(engine, draft.id, **who)
+    assert words in text_of(layout_for(client, path))
