@@ -439,16 +439,22 @@ def flow_figure(steps: list[str], current: list[float | None], previous: list[fl
 def conversion_figure(steps: list[str], series: list[tuple[str, list[float | None]]], title: str) -> dict:
     """Conversion rates of the flow (per 100 of the step before): one bar per source for each step
     (the authority's months, its published year, England, the neighbours' median), each named in the
-    legend and in the hover label, and patterned as well as coloured."""
-    labels = [wrap_label(s) for s in steps]
-    layout = base_layout(title, "per 100 of the step before")
+    legend and in the hover label, and patterned as well as coloured. Horizontal, so each step's long name
+    has a row of its own at any width (a column chart's labels overlap at 320 px)."""
+    layout = base_layout(title, "")
+    layout["hovermode"] = "closest"
     layout["barmode"] = "group"
+    layout["xaxis"] = {"title": {"text": "per 100 of the step before"}, "gridcolor": "#E5E5E5",
+                       "rangemode": "tozero", "automargin": True}
+    layout["yaxis"] = {"type": "category", "autorange": "reversed", "automargin": True, **category_ticks(steps)}
+    layout["margin"]["l"] = 8
+    layout["height"] = max(340, 130 + 16 * len(steps) * max(len(series), 1))
     colours = ("#12436D", "#28A197", "#801650", "#F46A25")
     patterns = ("", "/", ".", "x")
     return {"data": [
-        {"type": "bar", "name": name, "x": labels, "y": ys,
+        {"type": "bar", "orientation": "h", "name": name, "y": list(steps), "x": ys,
          "marker": {"color": colours[i % 4], "pattern": {"shape": patterns[i % 4]}},
-         "hovertemplate": "%{y:,.1f}<extra>" + name + "</extra>"} for i, (name, ys) in enumerate(series)
+         "hovertemplate": "%{y}: %{x:,.1f}<extra>" + name + "</extra>"} for i, (name, ys) in enumerate(series)
     ], "layout": layout}
 
 

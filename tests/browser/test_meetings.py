@@ -6,11 +6,16 @@ no console errors anywhere.
 """
 from __future__ import annotations
 
+import io
+import re
 import uuid
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
+import requests
+from pypdf import PdfReader
 from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
@@ -84,10 +89,23 @@ def test_analyst_creates_a_meeting_an_action_and_published_commentary(dash_duo, 
     submit(duo, "#write-commentary form")
     duo.wait_for_contains_text("#commentary", says, timeout=WAIT)
     assert "Draft (not published)" in duo.find_element("#commentary").text
-    submit(duo, "#commentary form[aria-label^='Publish comment']")
-    wait_until(duo, lambda: ("Published commentary" in duo.find_element("#commentary").text
-                             and "Draft (not published)" not in duo.find_element("#commentary").text,
-                             duo.find_element("#commentary").text), "the published comment")
+    # publish this comment, not another test's draft: the publish button inside the entry that holds our words
+    mine = duo.driver.find_element(By.XPATH, f"//*[@id='commentary']//article[contains(., '{says}')]")
+    duo.driver.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click()",
+                              mine.find_element(By.CSS_SELECTOR, "form[aria-label^='Publish comment'] "
+                                                                 "button[type=submit]"))
+
+    def entries() -> list[str]:
+        """The commentary's entries, each from its heading ("Published commentary on ..." or "Draft (not
+        published) commentary on ...") to the next; other tests may have left comments of their own."""
+        text = duo.find_element("#commentary").text
+        return re.split(r"\n(?=Published commentary on |Draft \(not published\) commentary on )", "\n" + text)
+
+    def published() -> tuple[bool, list[str]]:
+        mine = [e for e in entries() if says in e]
+        return (bool(mine) and all(e.startswith("Published commentary") for e in mine)), mine
+
+    wait_until(duo, published, "the published comment")
     assert says in duo.find_element("#commentary").text
     assert console_errors(duo) == []
 
@@ -104,3 +122,19 @@ def test_analyst_creates_a_meeting_an_action_and_published_commentary(dash_duo, 
     duo.wait_for_text_to_equal("#present-position", f"1 of {total}", timeout=WAIT)
     assert duo.find_element("#present-graph .js-plotly-plot") is not None
     assert console_errors(duo) == []
+
+    # the meeting pack, as the browser downloads it: a PDF whose text has every exception's title
+    open_page(duo, f"{meeting_path}?la=883", f"{title} (2026-01-15)", settle=True)
+    titles = [e.text for e in duo.driver.find_elements(By.CSS_SELECTOR, ".exception-item h2 a")]
+    assert len(titles) == total
+    link = duo.driver.find_element(By.PARTIAL_LINK_TEXT, "Meeting pack (PDF)")
+    href = duo.driver.execute_script("return arguments[0].getAttribute('href')", link)
+    http = requests.Session()
+    for cookie in duo.driver.get_cookies():  # the browser's own session: the pack is the reader's
+        http.cookies.set(cookie["name"], cookie["value"])
+    resp = http.get(urljoin(duo.server_url, href), timeout=240)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "application/pdf", resp.text[:300]
+    text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(resp.content)).pages)
+    for t in titles:
+        assert "".join(t.split()) in text, t
+    assert "".join(says.split()) in text  # the commentary published above, on its metric's page of the pack
