@@ -1,6 +1,7 @@
-"""Run the speed benchmarks: ``python -m benchmarks [--quick] [--only pages,fifty,figures,server,browser]``.
+"""Run the speed benchmarks: ``python -m benchmarks [--quick] [--only pages,fifty,pack,figures,server,browser]``.
 
-By default the page budgets (``bench_pages``) and fifty people at once (``bench_fifty``); prints the
+By default the page budgets (``bench_pages``), fifty people at once (``bench_fifty``) and the meeting
+pack (``bench_pack``); prints the
 results table and, last, the budget table (page, warm ratio, cold ratio, cold bytes, budget, result;
 the fifty-person line), writes ``benchmarks/results/bench-<time>.json`` (and ``latest.json``)
 and exits 1 when a budget is exceeded, 0 otherwise. A section that cannot run on this machine
@@ -22,8 +23,8 @@ from dashboard.config import ROOT
 
 from . import core
 
-SECTIONS = ("pages", "fifty", "figures", "server", "browser")
-DEFAULT_SECTIONS = ("pages", "fifty")
+SECTIONS = ("pages", "fifty", "pack", "figures", "server", "browser")
+DEFAULT_SECTIONS = ("pages", "fifty", "pack")
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 
 # Repetitions: (full, --quick).
@@ -37,6 +38,7 @@ REPS = {
     "page_reloads": (2, 2),  # warm reloads after each cold load
     "fifty_cycles": (2, 1),  # times each of the fifty opens the four pages
     "single_rounds": (3, 2),  # one person alone, before and after the crowd (each: the four pages)
+    "pack_rounds": (3, 1),  # meeting packs built (PDF and XLSX), each beside its floor
 }
 
 
@@ -122,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         return out
 
     try:
-        from . import bench_browser, bench_fifty, bench_figures, bench_pages, bench_server
+        from . import bench_browser, bench_fifty, bench_figures, bench_pack, bench_pages, bench_server
 
         browser_missing = bench_browser.missing_executables()
         if "pages" in only:
@@ -136,6 +138,12 @@ def main(argv: list[str] | None = None) -> int:
                                "in Chromium)")
             else:
                 section("fifty", "Fifty people at once ...", fifty_rows)
+        if "pack" in only:
+            if browser_missing:
+                skipped.append(f"pack: {' and '.join(browser_missing)} not on PATH (Chromium prints the PDF)")
+            else:
+                section("pack", "Meeting pack for the full scorecard ...",
+                        lambda: bench_pack.run(inst, reps["pack_rounds"]))
         if "figures" in only:
             section("figures", "1. figure build ...", lambda: bench_figures.run(inst, reps["figure_rounds"]))
         if "server" in only:

@@ -30,7 +30,9 @@ PAGES: tuple[tuple[str, str, str], ...] = (
 
 #: Example values for the route table's parameters, and a query for routes that need one. Every route
 #: of ``dashboard.routes.PAGES`` is held to the page budgets; a route with a new parameter needs one line here.
-EXAMPLE_PARAMS = {"metric": "cp_rate_31mar", "topic": "child_protection"}
+#: The meeting pages show the meeting build_instance makes (the second: the first is the one before it).
+BENCH_MEETING = 2
+EXAMPLE_PARAMS = {"metric": "cp_rate_31mar", "topic": "child_protection", "meeting": str(BENCH_MEETING), "item": "1"}
 EXAMPLE_QUERIES = {"search": "?q=neglect"}
 
 
@@ -85,4 +87,21 @@ def build_instance() -> Instance:
     instance_dir.mkdir()
     settings = load_settings({"DASHBOARD_INSTANCE_DIR": str(instance_dir)})
     result = build(settings)
-    return Instance(root=root, settings=settings, build_seconds=result.seconds, account=create_account(settings))
+    account = create_account(settings)
+    create_meetings(settings)
+    return Instance(root=root, settings=settings, build_seconds=result.seconds, account=account)
+
+
+def create_meetings(settings: Settings) -> None:
+    """Two panel meetings, years apart (so the second lists many exceptions): the meeting pages and the pack
+    are measured on the second, ``BENCH_MEETING``."""
+    import datetime as dt
+
+    from dashboard import meetings, store
+
+    engine = store.get_engine(settings.database_url)
+    who = {"actor": "bench", "role": "admin"}
+    meetings.create_meeting(engine, date="2019-06-30", title="Previous panel", **who)
+    made = meetings.create_meeting(engine, date=dt.date.today().isoformat(), title="Benchmark panel", **who)
+    assert made.id == BENCH_MEETING, made.id
+    engine.dispose()

@@ -117,8 +117,8 @@ def _status_form(ctx: Context, a: ActionRecord, fid: str, back: str) -> html.For
         html.Select(options, id=f"{fid}-status", name="status", className=f"form-select {INLINE}"),
         html.Label("Note", htmlFor=f"{fid}-note", className="form-label ms-2 me-1"),
         dcc.Input(id=f"{fid}-note", name="note", type="text", className=f"form-control {INLINE}", maxLength=4000),
-        html.Button("Update", type="submit", className="btn btn-sm btn-outline-primary ms-1"),
-    ], label=f"Update action {a.id}", cls="d-inline-flex flex-wrap align-items-center gap-1")
+        html.Button("Update", type="submit", className="btn btn-sm btn-outline-primary"),
+    ], label=f"Update action {a.id}", cls="d-flex flex-wrap align-items-center gap-2 my-1")  # never overlaps a row
 
 
 def actions_table(ctx: Context, actions: tuple[ActionRecord, ...], today: dt.date, *, caption: str, tid: str,

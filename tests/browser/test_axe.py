@@ -45,11 +45,14 @@ def meeting_id(product_app) -> int:
     engine = product_app.server.config["DASHBOARD_MANAGER"].engine
     who = {"actor": "axe", "role": "admin"}
     m = meetings.create_meeting(engine, date="2026-01-15", title="Axe panel", **who)
-    draft = meetings.add_comment(engine, metric_id="cp_rate_31mar", period_end="2025-03-31", la_code="883",
+    draft = meetings.add_comment(engine, metric_id="cp_rate_31mar", period_end="2025-03-31", la_code="E06000034",
                                  data_says="Rate fell", why="Fewer repeat plans", doing="Audit of step-downs", **who)
     meetings.publish_comment(engine, draft.id, **who)
-    meetings.add_action(engine, text="Review step-downs", agency="Council", due_date="2026-01-20",
-                        metric_id="cp_rate_31mar", la_code="883", meeting_id=m.id, **who)
+    for n, text in enumerate(("Review step-downs", "Audit every plan that lasted two years or more with the "
+                              "police and health partners, and report back", "Re-check the data")):
+        meetings.add_action(engine, text=text, agency="Council" if n != 1 else "Police and health partners",
+                            due_date=f"2026-0{n + 1}-20", metric_id="cp_rate_31mar", la_code="E06000034",
+                            meeting_id=m.id, **who)
     return m.id
 
 

@@ -53,7 +53,9 @@ def client(dash_app, engine):
     return sign_in(dash_app.server.test_client(), engine, "viewer")
 
 
-@pytest.fixture(scope="session")
+# Inspector clients are made for each test: the security tier's "revoke every link" tests share this database,
+# and under pytest-xdist one of them may run on this worker between two web tests.
+@pytest.fixture
 def inspector_client(dash_app, engine):
     """A test client signed in through an inspector link scoped to the configured authority (883)."""
     return sign_in(dash_app.server.test_client(), engine, "inspector")
@@ -62,7 +64,7 @@ def inspector_client(dash_app, engine):
 CITY_OF_LONDON = "201"  # the smallest authority: many of its counts are 1 to 5
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def city_inspector_client(dash_app, engine):
     """A test client signed in through an inspector link scoped to the City of London (201)."""
     return sign_in(dash_app.server.test_client(), engine, "inspector", las=(CITY_OF_LONDON,))
