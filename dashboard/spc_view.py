@@ -170,7 +170,7 @@ def limits_words(metric: Metric, result: SpcResult, labels: dict, options: SpcOp
         for r in options.rebase_at(g.start_period):
             label = labels.get(g.start_period, g.start_period)
             recorded = period_label(metric.period_type, r.recorded)
-            where = "" if recorded == label else \
+            where = "" if r.at_change else \
                 f" (the change is recorded at {recorded}; {label} is the first value after it)"
             out.append(f"Limits recalculated from {label}: {r.reason}{where}. Points before and after are judged "
                        "against their own centre line and limits.")
@@ -184,7 +184,9 @@ def limits_words(metric: Metric, result: SpcResult, labels: dict, options: SpcOp
                        f"({labels.get(g.start_period, g.start_period)} to {labels.get(base_end, base_end)}); "
                        "later points are judged against them.")
         elif n is not None:
-            out.append(f"Limits are fixed after {n} points{span}; it has {g.n_points}, so every point is used.")
+            whose = "the series has" if len(result.groups) == 1 else \
+                f"the stretch from {labels.get(g.start_period, g.start_period)} has"
+            out.append(f"Limits are fixed after {n} points; {whose} {g.n_points}, so its limits use every point.")
     return out
 
 

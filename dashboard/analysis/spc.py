@@ -706,6 +706,11 @@ class Rebase:
     recorded: dt.date
     reason: str
 
+    @property
+    def at_change(self) -> bool:
+        """True when the series has a value for the change point's own period."""
+        return _as_date(self.period) == self.recorded
+
 
 @dataclass(frozen=True)
 class SpcOptions:

@@ -281,3 +281,28 @@ def test_cli_for_a_metric_honours_the_registry_change_points(cli_rebased, capsys
     out = capsys.readouterr()
     assert code == 0, out.err
     assert f"Limits recalculated from 31 Mar 2020: {REASON}." in out.out
+
+
+def test_limits_words_for_a_stretch_too_short_to_fix(rebased):
+    from dashboard.spc_view import limits_words
+
+    reg = registry_with("cp_rate_31mar", {"fix_after": 12, "change_points": [{"period": "2020-03-31",
+                                                                            "reason": REASON}]})
+    m = reg.metric("cp_rate_31mar")
+    years = [dt.date(y, 3, 31) for y in range(2006, 2024)]  # 14 points before the change, 4 after
+    values = [10, 11, 9, 10, 11, 9, 10, 11, 9, 10, 11, 9, 10, 11, 30, 31, 29, 30]
+    options = metric_options(m, years)
+    result = spc(values, years, direction=m.polarity.value, **options.kwargs())
+    labels = {y: str(y.year) for y in years}
+    words = limits_words(m, result, labels, options)
+    assert words[0].startswith(f"Limits recalculated from 2020: {REASON}.")
+    assert "Limits fixed on the first 12 points of the stretch from 2006 (2006 to 2017)" in words[1]
+    assert words[2] == "Limits are fixed after 12 points; the stretch from 2020 has 4, so its limits use every point."
+
+    gap = [y for y in years if y.year != 2020]
+    vals = [v for y, v in zip(years, values) if y.year != 2020]
+    options = metric_options(m, gap)
+    result = spc(vals, gap, direction=m.polarity.value, **options.kwargs())
+    words = limits_words(m, result, labels, options)
+    assert words[0].startswith(f"Limits recalculated from 2021: {REASON} (the change is recorded at 31 Mar 2020; "
+                               "2021 is the first value after it).")
