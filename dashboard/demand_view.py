@@ -33,7 +33,7 @@ import pandas as pd
 from .analysis import forecast
 from .analysis.rates import rate_per_10000
 from .analysis.series import ENGLAND
-from .analysis.spc import SpcResult, spc
+from .analysis.spc import SpcResult, metric_options, spc
 from .importers import demand as demand_data
 from .registry import Metric, Unit
 from .views import Context, period_rows
@@ -401,7 +401,9 @@ def _spc(metric: Metric, values: pd.Series) -> SpcResult | None:
     v = values.iloc[-SPC_MONTHS:]
     if v.dropna().empty:
         return None
-    return spc(list(v.to_numpy(dtype=float)), [t.date() for t in v.index], direction=metric.polarity.value)
+    periods = [t.date() for t in v.index]
+    return spc(list(v.to_numpy(dtype=float)), periods, direction=metric.polarity.value,
+               **metric_options(metric, periods).kwargs())
 
 
 def _conversions(ctx: Context, months: int) -> list[Conversion]:

@@ -30,7 +30,7 @@ import pandas as pd
 
 from .analysis.rag import RagStatus, assess_metric
 from .analysis.series import cell_series, headline_cell
-from .analysis.spc import CONCERN, spc
+from .analysis.spc import CONCERN, metric_options, spc
 from .meetings import ActionRecord, CommentRecord, MeetingRecord
 from .registry import Metric
 from .views import Context, metric_view, scorecard, scorecard_metrics
@@ -143,7 +143,8 @@ def _concerns(metric: Metric, series: pd.DataFrame) -> set[dt.date]:
     agency = last["agency"] or None
     target = metric.target_for(last["period_end"], agency)
     result = spc(list(s["value"].astype(float)), list(s["period_end"]), direction=metric.polarity.value,
-                 target=target.value if target else None)
+                 target=target.value if target else None,
+                 **metric_options(metric, list(s["period_end"])).kwargs())
     return {p.period for p in result.points if p.point_type == CONCERN}
 
 
@@ -269,7 +270,8 @@ def spc_words(metric: Metric, series: pd.DataFrame) -> tuple[str | None, str | N
     last = s.iloc[-1]
     target = metric.target_for(last["period_end"], last["agency"] or None)
     r = spc(list(s["value"].astype(float)), list(s["period_end"]), direction=metric.polarity.value,
-            target=target.value if target else None)
+            target=target.value if target else None,
+            **metric_options(metric, list(s["period_end"])).kwargs())
     return (r.variation.words if r.variation else None), (r.assurance.words if r.assurance else None)
 
 

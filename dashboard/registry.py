@@ -52,6 +52,21 @@ UNIT_SUFFIX = {
     Unit.FTE: " FTE",
 }
 
+def is_period_end(period_type: "PeriodType | str", d: dt.date) -> bool:
+    """True when ``d`` is a period end a metric of ``period_type`` can have: 31 March for the
+    31 March types, 30 September for the 30 September ones, a month's last day for monthly
+    metrics, and 30 June, 30 September, 31 December or 31 March for financial quarters."""
+    pt = PeriodType(period_type)
+    if pt in (PeriodType.YEAR_TO_31_MARCH, PeriodType.SNAPSHOT_31_MARCH):
+        return (d.month, d.day) == (3, 31)
+    if pt in (PeriodType.SNAPSHOT_30_SEPTEMBER, PeriodType.YEAR_TO_30_SEPTEMBER):
+        return (d.month, d.day) == (9, 30)
+    month_end = (d + dt.timedelta(days=1)).day == 1
+    if pt is PeriodType.MONTH:
+        return month_end
+    return month_end and d.month in (3, 6, 9, 12)  # quarter
+
+
 POLARITY_WORDS = {
     Polarity.HIGHER_BETTER: "Higher is better",
     Polarity.LOWER_BETTER: "Lower is better",
@@ -245,6 +260,47 @@ class HeadlineCell(_Strict):
     value: str
 
 
+#: The fewest points SPC limits can be fixed on (the SPC engine's ``MIN_POINTS``, which the
+#: registry cannot import: it is the lowest layer; a test keeps the two equal).
+SPC_MIN_FIX_AFTER = 12
+
+
+class ChangePoint(_Strict):
+    """A recorded change (a new service, a change of definition) from which a metric's SPC limits
+    are worked out afresh: ``period`` is the first period end under the new arrangement."""
+
+    period: dt.date
+    reason: str = Field(min_length=1)
+
+    @field_validator("reason")
+    @classmethod
+    def _words(cls, reason: str) -> str:
+        if not reason.strip():
+            raise ValueError("a change point needs its reason in words (what changed)")
+        return reason.strip()
+
+
+class SpcSettings(_Strict):
+    """How a metric's SPC (XmR) limits are set (docs/spc.md, "Fixing and rebasing the limits").
+
+    ``fix_after``: hold each limit group's mean and limits at those of its first N points (N at
+    least 12), or null to use every point. ``change_points``: the periods at which the limits are
+    rebased, each with its reason; in time order, each a period end of the metric's period type.
+    """
+
+    fix_after: int | None = Field(default=None, ge=SPC_MIN_FIX_AFTER, strict=True)
+    change_points: list[ChangePoint] = Field(default_factory=list)
+
+    @field_validator("change_points")
+    @classmethod
+    def _in_order(cls, points: list[ChangePoint]) -> list[ChangePoint]:
+        for a, b in zip(points, points[1:]):
+            if b.period <= a.period:
+                raise ValueError(f"change points must be in time order, each once: {b.period} comes after "
+                                 f"{a.period}")
+        return points
+
+
 class Metric(_Strict):
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     title: str
@@ -275,6 +331,16 @@ class Metric(_Strict):
     # What external viewers (inspectors) read instead of ``notes``: required when ``notes`` could
     # let them work out a small number (see ``derivable_small_numbers``), and itself checked.
     notes_external: str | None = None
+    # SPC limits: fixed after N points, rebased at recorded change points (see SpcSettings)
+    spc: SpcSettings = SpcSettings()
+
+    @model_validator(mode="after")
+    def _change_points_fit(self) -> "Metric":
+        for i, cp in enumerate(self.spc.change_points):
+            if not is_period_end(self.period_type, cp.period):
+                raise ValueError(f"spc.change_points.{i}.period: {cp.period} is not a period end of a "
+                                 f"{self.period_type.value} metric")
+        return self
 
     @model_validator(mode="after")
     def _external_wording(self) -> "Metric":

@@ -264,7 +264,7 @@ latest limits). Fewer than 12 points: trial limits, and the output says so.
 Two forms:
 
   a metric of the dashboard, for one authority (the series the metric page's SPC chart shows;
-  direction and target from the metric registry):
+  direction, target, fixed limits and change points from the metric registry's spc field):
     python -m dashboard spc --la 883 --metric rereferral_pct
     python -m dashboard spc --la 883 --metric training_compliance --agency NELFT --breakdown training_level=L1
 
@@ -304,10 +304,12 @@ def add_command(sub) -> None:
                    help="the target, for the assurance icon (not for neutral measures)")
     o = s.add_argument_group("limits (either form)")
     o.add_argument("--fix-after", type=int, default=None, metavar="N",
-                   help="fix each limit group's mean and limits on its first N points (N at least 12)")
+                   help="fix each limit group's mean and limits on its first N points (N at least 12); for a "
+                        "metric, in place of the registry's spc.fix_after")
     o.add_argument("--rebase-at", nargs="+", action="extend", default=[], metavar="PERIOD",
                    help="start new limits at these periods (a new service, a change of definition); each must be "
-                        "one of the series' periods, written in any form a return accepts")
+                        "one of the series' periods, written in any form a return accepts; for a metric, as well as "
+                        "the change points the registry records (spc.change_points)")
     o.add_argument("--no-screen-outliers", action="store_true",
                    help="do not screen moving ranges of 3.267 x the mean moving range or more out of the limits")
     s.add_argument("--format", choices=["table", "json"], default="table")
@@ -384,6 +386,8 @@ def _cmd_metric(args) -> int:
     from .config import load_settings
     from .data import get_manager
     from .state import ViewState
+    from .analysis.spc import metric_options
+    from .spc_view import limits_words
     from .views import make_context, series_spc
 
     if args.direction is not None or args.target is not None:
@@ -430,7 +434,14 @@ def _cmd_metric(args) -> int:
     if result is None:
         return _fail(f"{metric.id} for {area['name']} has fewer than 2 values: SPC needs at least 2")
     labels = dict(zip(series["period_end"], series["period_label"]))
+    options = metric_options(metric, sorted(series["period_end"]))
     extra = {"metric": metric.id, "title": metric.title,
+             # the registry's limits (data/metrics.yaml, spc): each change point and the period it rebases at
+             "registry_fix_after": metric.spc.fix_after,
+             "change_points": [{"period": cp.period.isoformat(), "reason": cp.reason,
+                                "rebased_at": next((r.period.isoformat() for r in options.rebases
+                                                    if r.recorded == cp.period), None)}
+                               for cp in metric.spc.change_points],
              "area": {"code": area["code"], "old_code": area["old_code"], "name": area["name"]},
              "agency": cell[0] or None, "breakdown": f"{cell[1]}={cell[2]}" if cell[1] else None,
              "data_version": snap.version_id,
@@ -440,6 +451,7 @@ def _cmd_metric(args) -> int:
                + f" - data version {snap.version_id}"]
     if extra["illustrative"]:
         heading.append("Illustrative: some values are generated examples, not real figures.")
+    heading += limits_words(metric, result, labels, options)
     _print(result, args, extra, heading, labels)
     return 0
 

@@ -12,10 +12,11 @@ from functools import cached_property
 
 import pandas as pd
 
-from .analysis.spc import MIN_POINTS, POINT_TYPE_WORDS, RULE_WORDS, SpcResult
+from .analysis.spc import MIN_POINTS, POINT_TYPE_WORDS, RULE_WORDS, SpcOptions, SpcResult, metric_options
 from .analysis.series import cell_series
 from .figures import spc_figure
 from .formatting import value_text
+from .periods import period_label
 from .registry import Metric, Polarity, Unit
 from .views import Context, MetricView, metric_view, scorecard, series_spc, spc_note
 
@@ -115,6 +116,7 @@ class MetricSpc:
     title: str = ""
     summary: list[str] = field(default_factory=list)
     withheld: str = ""  # why the published view does not draw the chart ("" when it does)
+    options: SpcOptions = field(default_factory=SpcOptions)  # the registry's fixing and change points, as applied
 
     @property
     def variation(self) -> tuple[str, str]:
@@ -160,7 +162,36 @@ class MetricSpc:
             if self.result is not None and not self.withheld else {}
 
 
-def _summary(metric: Metric, result: SpcResult, labels: dict, target: float | None) -> list[str]:
+def limits_words(metric: Metric, result: SpcResult, labels: dict, options: SpcOptions) -> list[str]:
+    """Where the limits were recalculated (rebased at a recorded change point, with its reason) and
+    where they were fixed, in sentences; [] when neither applies."""
+    out = []
+    for g in result.groups[1:]:
+        for r in options.rebase_at(g.start_period):
+            label = labels.get(g.start_period, g.start_period)
+            recorded = period_label(metric.period_type, r.recorded)
+            where = "" if r.at_change else \
+                f" (the change is recorded at {recorded}; {label} is the first value after it)"
+            out.append(f"Limits recalculated from {label}: {r.reason}{where}. Points before and after are judged "
+                       "against their own centre line and limits.")
+    n = options.fix_after
+    for g in result.groups:
+        span = "" if len(result.groups) == 1 else \
+            f" of the stretch from {labels.get(g.start_period, g.start_period)}"
+        if g.fixed:
+            base_end = result.points[g.start + g.n_baseline - 1].period
+            out.append(f"Limits fixed on the first {g.n_baseline} points{span} "
+                       f"({labels.get(g.start_period, g.start_period)} to {labels.get(base_end, base_end)}); "
+                       "later points are judged against them.")
+        elif n is not None:
+            whose = "the series has" if len(result.groups) == 1 else \
+                f"the stretch from {labels.get(g.start_period, g.start_period)} has"
+            out.append(f"Limits are fixed after {n} points; {whose} {g.n_points}, so its limits use every point.")
+    return out
+
+
+def _summary(metric: Metric, result: SpcResult, labels: dict, target: float | None,
+             options: SpcOptions | None = None) -> list[str]:
     g = result.last_group
     v_shape, v_words = variation_icon(result.variation.key if result.variation else None)
     a_key = result.assurance.key if result.assurance else None
@@ -174,6 +205,7 @@ def _summary(metric: Metric, result: SpcResult, labels: dict, target: float | No
                    f"lower {value_text(metric, g.lower_limit)}, upper {value_text(metric, g.upper_limit)}.")
     elif g is not None:
         out.append(f"Centre line (mean) {value_text(metric, g.mean)}; no process limits ({g.label}).")
+    out.extend(limits_words(metric, result, labels, options or SpcOptions()))
     out.append(f"Variation: {v_shape} {v_words}" + (f". {result.variation.words}." if result.variation else "."))
     if a_key:
         out.append(f"Assurance: {a_shape} {a_words}. {result.assurance.words} "
@@ -207,7 +239,7 @@ def metric_spc(ctx: Context, metric: Metric, view: MetricView | None = None) -> 
     its latest period. Memoised per data version and view."""
     view = view or metric_view(ctx, metric)
     st = ctx.state
-    key = ("metric_spc", metric.id, repr(metric.targets), ctx.la_code, st.as_of, view.cell)
+    key = ("metric_spc", metric.id, repr(metric.targets), repr(metric.spc), ctx.la_code, st.as_of, view.cell)
 
     def compute() -> MetricSpc:
         rows = ctx.rows(metric.id)
@@ -222,7 +254,8 @@ def metric_spc(ctx: Context, metric: Metric, view: MetricView | None = None) -> 
         title = f"SPC chart (XmR): {metric.short_title}, {name}"
         if result is not None and result.trial:
             title += f". {TRIAL_LABEL}"
-        summary = _summary(metric, result, labels, target) if result else []
+        options = metric_options(metric, sorted(series["period_end"])) if not series.empty else SpcOptions()
+        summary = _summary(metric, result, labels, target, options) if result else []
         # Suppressed values never reach an external viewer's SPC (the series is the suppressed one); and
         # on a count of children under the small-numbers rule, no line that reads as 1 to 5 is shown.
         withheld = WITHHELD if (ctx.external and result is not None and metric.unit is Unit.COUNT
@@ -232,7 +265,7 @@ def metric_spc(ctx: Context, metric: Metric, view: MetricView | None = None) -> 
         return MetricSpc(metric=metric, cell=view.cell, result=result, labels=labels, target=target,
                          note=spc_note(result, series),
                          illustrative=bool(series["illustrative"].any()) if not series.empty else False,
-                         title=title, summary=summary, withheld=withheld)
+                         title=title, summary=summary, withheld=withheld, options=options)
 
     return ctx.snap.memo(key, compute)
 
@@ -286,4 +319,4 @@ def spc_grid(ctx: Context) -> SpcGrid:
 
 __all__ = ["TRIAL_LABEL", "VARIATION_ICONS", "ASSURANCE_ICONS", "POINT_STYLES", "GRID_ROWS", "GRID_COLUMNS",
            "MetricSpc", "SpcGrid", "GridEntry", "variation_icon", "assurance_icon", "metric_spc", "spc_grid",
-           "spc_json", "grid_row", "grid_column", "POINT_TYPE_WORDS"]
+           "spc_json", "grid_row", "grid_column", "POINT_TYPE_WORDS", "limits_words"]

@@ -15,7 +15,7 @@ from .analysis.benchmark import Placing, Quartiles, national_pool, place, quarti
 from .analysis.benchmark import quartiles as pool_quartiles
 from .analysis.scorecard import ScorecardRow, build_scorecard, scorecard_row
 from .analysis.series import ENGLAND, cell_series, headline_cell, neighbour_median
-from .analysis.spc import SpcResult, spc
+from .analysis.spc import SpcResult, metric_options, spc
 from .data import Snapshot
 from .exports import frame_csv
 from .figures import chart_data, trend_figure
@@ -80,7 +80,7 @@ class Context:
         st = self.state
         key = (name, self.la_code, st.cmp, st.sn, st.as_of, st.topic, st.rag, st.agency, st.breakdown,
                st.compare_with, st.q, self.framework_ids,
-               tuple((m.id, repr(m.targets)) for m in self.registry.metrics)) + extra
+               tuple((m.id, repr(m.targets), repr(m.spc)) for m in self.registry.metrics)) + extra
         return self.snap.memo(key, compute)
 
     def rows(self, metric_id: str, area_code: str | None = None) -> pd.DataFrame:
@@ -164,7 +164,7 @@ def scorecard(ctx: Context, all_metrics: bool = False) -> list[ScorecardRow]:
     neighbour median and England): the framework's metrics, or with ``all_metrics`` every metric."""
     metrics = scorecard_metrics(ctx, all_metrics)
     ids = tuple(m.id for m in metrics)
-    targets = tuple(repr(m.targets) for m in metrics)
+    targets = tuple(repr(m.targets) + repr(m.spc) for m in metrics)
 
     def build() -> list[ScorecardRow]:
         reg = ctx.registry.model_copy(update={"metrics": metrics})
@@ -191,14 +191,23 @@ def series_spc(metric: Metric, series: pd.DataFrame, target: float | None, **opt
     """SPC (XmR, Making Data Count) of one cell's series, oldest first, or None with fewer than
     :data:`SPC_MIN_VALUES` values. A suppressed or missing value is skipped, never read: for external
     viewers the series is already the suppressed one, so no suppressed figure reaches the limits.
-    ``options`` go to :func:`dashboard.analysis.spc.spc` (``fix_after``, ``rebase_at``, ``screen_outliers``)."""
+    The limits are fixed and rebased as the registry records for the metric (its ``spc``, through
+    :func:`dashboard.analysis.spc.metric_options`). ``options`` go to :func:`dashboard.analysis.spc.spc`
+    too: ``fix_after`` (given, not None) replaces the registry's, ``rebase_at`` periods are added to its
+    change points, and ``screen_outliers`` is passed on."""
     if series is None or series.empty:
         return None
     s = series.sort_values("period_end")
     values = [None if (st or pd.isna(v)) else float(v) for v, st in zip(s["value"], s["status"].fillna(""))]
     if sum(v is not None for v in values) < SPC_MIN_VALUES:
         return None
-    return spc(values, list(s["period_end"]), direction=metric.polarity.value, target=target, **options)
+    periods = list(s["period_end"])
+    kwargs = metric_options(metric, periods).kwargs()
+    if options.get("fix_after") is not None:
+        kwargs["fix_after"] = options["fix_after"]
+    kwargs["rebase_at"] = [*kwargs["rebase_at"], *(options.get("rebase_at") or ())]
+    rest = {k: v for k, v in options.items() if k not in ("fix_after", "rebase_at")}
+    return spc(values, periods, direction=metric.polarity.value, target=target, **kwargs, **rest)
 
 
 def spc_note(result: SpcResult | None, series: pd.DataFrame | None) -> str:

@@ -119,6 +119,9 @@ __all__ = [
     "SpcPoint",
     "SpcResult",
     "spc",
+    "Rebase",
+    "SpcOptions",
+    "metric_options",
 ]
 
 #: Process limits sit this many mean moving ranges from the mean (3 sigma for XmR).
@@ -687,3 +690,71 @@ def spc(
         assurance=_assurance(last_group, direction, target),
         skipped=tuple(skipped),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# A registry metric's options: fixed limits and recorded change points (data/metrics.yaml ``spc``)
+
+
+@dataclass(frozen=True)
+class Rebase:
+    """A recorded change point as it falls on a series: ``period`` is the series' period the new
+    limit group starts at (the first period on or after the change point), ``recorded`` the change
+    point's own period and ``reason`` its words."""
+
+    period: Any
+    recorded: dt.date
+    reason: str
+
+    @property
+    def at_change(self) -> bool:
+        """True when the series has a value for the change point's own period."""
+        return _as_date(self.period) == self.recorded
+
+
+@dataclass(frozen=True)
+class SpcOptions:
+    """What :func:`spc` is given for a registry metric's series: ``fix_after`` and the rebases."""
+
+    fix_after: int | None = None
+    rebases: tuple[Rebase, ...] = ()
+
+    def kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`spc`."""
+        return {"fix_after": self.fix_after, "rebase_at": [r.period for r in self.rebases]}
+
+    def rebase_at(self, period: Any) -> list[Rebase]:
+        """The change points that start a new limit group at ``period``."""
+        return [r for r in self.rebases if _same_period(r.period, period)]
+
+
+def _as_date(p: Any) -> dt.date | None:
+    if isinstance(p, dt.datetime):  # pandas' Timestamp included
+        return p.date()
+    if isinstance(p, dt.date):
+        return p
+    try:
+        return dt.date.fromisoformat(str(p)[:10])
+    except ValueError:
+        return None
+
+
+def metric_options(metric: Any, periods: Sequence[Any]) -> SpcOptions:
+    """The SPC options the registry records for ``metric`` (its ``spc``: ``fix_after`` and
+    ``change_points``), laid on a series with these ``periods`` (period ends, in time order).
+
+    A change point rebases the limits at the first period of the series on or after it (a
+    missing period at the change itself does not lose the rebase). A change point after the
+    latest period, or on or before the first, starts no new group and is left out. Every
+    screen and the command line compute a metric's SPC through this one function."""
+    settings = getattr(metric, "spc", None)
+    if settings is None:
+        return SpcOptions()
+    ends = [(p, _as_date(p)) for p in periods]
+    rebases: list[Rebase] = []
+    for cp in settings.change_points:
+        at = next((i for i, (_, d) in enumerate(ends) if d is not None and d >= cp.period), None)
+        if at is None or at == 0:
+            continue
+        rebases.append(Rebase(period=ends[at][0], recorded=cp.period, reason=cp.reason))
+    return SpcOptions(fix_after=settings.fix_after, rebases=tuple(rebases))
