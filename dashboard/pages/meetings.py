@@ -106,19 +106,17 @@ def _comment_form(ctx: Context, metric_id: str, period: str, fid: str, previous:
     return _form(ctx, "/record/comment", kids, label="Write commentary" if previous is None else "Correct commentary")
 
 
-INLINE = "form-select-sm d-inline-block w-auto"
-
 
 def _status_form(ctx: Context, a: ActionRecord, fid: str, back: str) -> html.Form:
     options = [html.Option(s.capitalize(), value=s) for s in (a.status, *[s for s in ACTION_STATUSES if s != a.status])]
     return _form(ctx, f"/record/action/{a.id}", [
         _hidden("back", back),
-        html.Label("Status", htmlFor=f"{fid}-status", className="form-label me-1"),
-        html.Select(options, id=f"{fid}-status", name="status", className=f"form-select {INLINE}"),
-        html.Label("Note", htmlFor=f"{fid}-note", className="form-label ms-2 me-1"),
-        dcc.Input(id=f"{fid}-note", name="note", type="text", className=f"form-control {INLINE}", maxLength=4000),
+        html.Label("Status", htmlFor=f"{fid}-status", className="form-label mb-0"),
+        html.Select(options, id=f"{fid}-status", name="status", className="form-select form-select-sm"),
+        html.Label("Note", htmlFor=f"{fid}-note", className="form-label mb-0"),
+        dcc.Input(id=f"{fid}-note", name="note", type="text", className="form-control form-control-sm", maxLength=4000),
         html.Button("Update", type="submit", className="btn btn-sm btn-outline-primary"),
-    ], label=f"Update action {a.id}", cls="d-flex flex-wrap align-items-center gap-2 my-1")  # never overlaps a row
+    ], label=f"Update action {a.id}", cls="action-status-form")  # one control a line: nothing overlaps
 
 
 def actions_table(ctx: Context, actions: tuple[ActionRecord, ...], today: dt.date, *, caption: str, tid: str,
