@@ -106,7 +106,6 @@ def _comment_form(ctx: Context, metric_id: str, period: str, fid: str, previous:
     return _form(ctx, "/record/comment", kids, label="Write commentary" if previous is None else "Correct commentary")
 
 
-
 def _status_form(ctx: Context, a: ActionRecord, fid: str, back: str) -> html.Form:
     options = [html.Option(s.capitalize(), value=s) for s in (a.status, *[s for s in ACTION_STATUSES if s != a.status])]
     return _form(ctx, f"/record/action/{a.id}", [
