@@ -2,6 +2,7 @@
 #
 # Needs only python3 (with venv) on PATH; everything else is installed into $(VENV).
 #   make run            upgrade the database schema in place, build it if missing or stale, then serve
+#                       (installs Chromium when missing, for the meeting pack's PDF)
 #   make test           ruff and import-linter (make lint), then all test tiers (unit, web, security,
 #                       imports, migrations, browser), then the PostgreSQL tier when TEST_DATABASE_URL
 #                       (or a postgresql DATABASE_URL) is set
@@ -30,7 +31,7 @@ export PIP_NO_INPUT = 1
 .PHONY: help install install-test run lint test test-unit test-web test-migrations test-browser ensure-chromium bench clean
 
 help:
-	@sed -n '3,11p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -48,7 +49,9 @@ install: $(RUN_STAMP)
 install-test: $(TEST_STAMP)
 
 # build --if-stale first upgrades the schema in place (dashboard/migrations), keeping users and imports.
-run: $(RUN_STAMP)
+# Chromium prints the meeting pack's PDF: installed like the tests' browser when missing (a warning, not a
+# failure, when it cannot be: everything else still serves, and the PDF link says what is missing).
+run: $(RUN_STAMP) ensure-chromium
 	$(PY) -m dashboard build --if-stale
 	$(PY) -m dashboard users first-run
 	@echo "Serving on http://$${HOST:-127.0.0.1}:$${PORT:-8050}/ (gunicorn.conf.py)"
