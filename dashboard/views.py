@@ -549,8 +549,9 @@ def parse_cell(state: ViewState) -> tuple[str, str, str] | None:
 def metric_view(ctx: Context, metric: Metric) -> MetricView:
     """Everything the metric's panels show, computed once per data version and view state."""
     st = ctx.state
-    key = ("metric_view", metric.id, repr(metric.targets), repr(metric.tolerance), ctx.la_code, st.cmp, st.sn,
-           st.as_of, st.agency, st.breakdown)
+    # everything of the metric the view holds and its panels read (the view keeps the metric itself)
+    key = ("metric_view", metric.id, repr(metric.targets), repr(metric.tolerance), repr(metric.spc), ctx.la_code,
+           st.cmp, st.sn, st.as_of, st.agency, st.breakdown)
     return ctx.snap.memo(key, lambda: _metric_view(ctx, metric))
 
 
