@@ -156,3 +156,18 @@ def manager(built_db):
 def snap(manager):
     """The snapshot of the session database built from ``data/``."""
     return manager.snapshot()
+
+
+@pytest.fixture
+def cli_env(built_db, monkeypatch):
+    """In-process runs of ``python -m dashboard`` read the session database (the environment points there)
+    through a fresh manager, with no other authority, data folder, framework or Redis from the caller's
+    environment."""
+    import dashboard.data
+
+    monkeypatch.setenv("DATABASE_URL", built_db.database_url)
+    monkeypatch.setenv("DASHBOARD_INSTANCE_DIR", str(built_db.instance_dir))
+    for name in ("DASHBOARD_DATA_DIR", "DASHBOARD_LA", "REDIS_URL", "DASHBOARD_FRAMEWORK"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(dashboard.data, "_manager", None)
+    return built_db

@@ -27,21 +27,6 @@ def subcommands(parser) -> dict:
     return action.choices
 
 
-@pytest.fixture
-def cli_env(built_db, monkeypatch):
-    """In-process runs read the session database (the environment points there) through a fresh manager."""
-    import dashboard.data
-
-    monkeypatch.setenv("DATABASE_URL", built_db.database_url)
-    monkeypatch.setenv("DASHBOARD_INSTANCE_DIR", str(built_db.instance_dir))
-    monkeypatch.delenv("DASHBOARD_DATA_DIR", raising=False)
-    monkeypatch.delenv("DASHBOARD_LA", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.delenv("DASHBOARD_FRAMEWORK", raising=False)
-    monkeypatch.setattr(dashboard.data, "_manager", None)
-    return built_db
-
-
 def test_help_lists_every_subcommand():
     res = run_module("--help")
     assert res.returncode == 0, res.stderr

@@ -20,19 +20,6 @@ FLOW = ["demand_contacts", "demand_referrals", "demand_assessments", "demand_s47
         "demand_cp_started"]
 
 
-@pytest.fixture
-def cli_env(built_db, monkeypatch):
-    import dashboard.data
-
-    monkeypatch.setenv("DATABASE_URL", built_db.database_url)
-    monkeypatch.setenv("DASHBOARD_INSTANCE_DIR", str(built_db.instance_dir))
-    monkeypatch.delenv("DASHBOARD_DATA_DIR", raising=False)
-    monkeypatch.delenv("DASHBOARD_LA", raising=False)
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    monkeypatch.setattr(dashboard.data, "_manager", None)
-    return built_db
-
-
 def _run(capsys, *args) -> str:
     assert cli.main(["demand", *args]) == 0
     return capsys.readouterr().out

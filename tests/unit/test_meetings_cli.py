@@ -42,19 +42,7 @@ def test_meetings_add_refuses_a_bad_date_or_title(db_env, capsys):
     assert capsys.readouterr().out == ""
 
 
-@pytest.fixture
-def built_env(built_db, monkeypatch):
-    import dashboard.data
-
-    monkeypatch.setenv("DATABASE_URL", built_db.database_url)
-    monkeypatch.setenv("DASHBOARD_INSTANCE_DIR", str(built_db.instance_dir))
-    for name in ("DASHBOARD_DATA_DIR", "DASHBOARD_LA", "REDIS_URL", "DASHBOARD_FRAMEWORK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(dashboard.data, "_manager", None)
-    return built_db
-
-
-def test_pack_command_writes_the_xlsx_and_refuses_what_it_cannot_make(built_env, tmp_path, capsys):
+def test_pack_command_writes_the_xlsx_and_refuses_what_it_cannot_make(cli_env, tmp_path, capsys):
     from openpyxl import load_workbook
 
     assert cli.main(["meetings", "add", "--date", "2026-01-15", "--title", "Pack test"]) == 0

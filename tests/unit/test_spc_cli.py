@@ -17,19 +17,6 @@ SERIES = "period,value\n" + "".join(f"{y}-03-31,{v}\n" for y, v in zip(range(201
                                                                         30, 31, 32, 33]))
 
 
-@pytest.fixture
-def cli_env(built_db, monkeypatch):
-    """In-process runs read the session database (the environment points there) through a fresh manager."""
-    import dashboard.data
-
-    monkeypatch.setenv("DATABASE_URL", built_db.database_url)
-    monkeypatch.setenv("DASHBOARD_INSTANCE_DIR", str(built_db.instance_dir))
-    for name in ("DASHBOARD_DATA_DIR", "DASHBOARD_LA", "REDIS_URL", "DASHBOARD_FRAMEWORK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setattr(dashboard.data, "_manager", None)
-    return built_db
-
-
 def _run(capsys, *args) -> tuple[int, str, str]:
     code = cli.main(["spc", *args])
     out = capsys.readouterr()
