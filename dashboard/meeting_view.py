@@ -122,8 +122,7 @@ def _as_of(ctx: Context, day: dt.date) -> Context:
 
 
 def _rows(ctx: Context, metric: Metric, day: dt.date) -> pd.DataFrame:
-    rows = ctx.snap.rows(metric.id, ctx.la_code)
-    return rows[rows["period_end"] <= day] if not rows.empty else rows
+    return ctx.rows(metric.id, until=day)  # what this viewer may see (no generated counts for inspectors)
 
 
 def _series(ctx: Context, metric: Metric, day: dt.date) -> pd.DataFrame:

@@ -46,8 +46,14 @@ def published_view(engine, ctx: Context, meeting: svc.MeetingRecord, today: dt.d
 def _spc(ctx: Context, metric_id: str, day: dt.date) -> tuple[str, str]:
     """The SPC variation and assurance icons' words for a metric's headline series up to ``day`` ("" when none)."""
     metric = ctx.registry.metric(metric_id)
-    variation, assurance = spc_words(metric, _series(ctx, metric, day))
-    return variation or "", assurance or ""
+
+    def compute() -> tuple[str, str]:
+        variation, assurance = spc_words(metric, _series(ctx, metric, day))
+        return variation or "", assurance or ""
+
+    # once per data version, viewer kind and day: the PDF and the XLSX both ask for every metric
+    return ctx.snap.memo(("pack_spc", metric.id, repr(metric.targets), repr(metric.spc), ctx.la_code, day,
+                          tuple(sorted(ctx.no_illustrative))), compute)
 
 
 # -- XLSX ---------------------------------------------------------------------------------------

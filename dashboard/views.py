@@ -83,12 +83,15 @@ class Context:
                tuple((m.id, repr(m.targets), repr(m.spc)) for m in self.registry.metrics)) + extra
         return self.snap.memo(key, compute)
 
-    def rows(self, metric_id: str, area_code: str | None = None) -> pd.DataFrame:
+    def rows(self, metric_id: str, area_code: str | None = None, until: dt.date | None = None) -> pd.DataFrame:
+        """The rows this viewer may see of a metric for an area (default: the authority), up to ``until``
+        (default: the view's "as at" date, if any)."""
         rows = self.snap.rows(metric_id, area_code or self.la_code)
         if metric_id in self.no_illustrative and not rows.empty:
             rows = rows[~rows["illustrative"].astype(bool)]
-        if self.state.as_of is not None and not rows.empty:
-            rows = rows[rows["period_end"] <= self.state.as_of]
+        end = until if until is not None else self.state.as_of
+        if end is not None and not rows.empty:
+            rows = rows[rows["period_end"] <= end]
         return rows
 
 
