@@ -66,10 +66,11 @@ return {html: copy.outerHTML, figures: JSON.stringify(figs), css: css, plotly: p
         title: document.title, charts: live.length,
         heading: (document.getElementById('page-heading') || {}).textContent};"""
 
-# Dash's renderer has finished: the layout is in, no callback is pending and nothing is loading.
+# Dash's renderer has finished: the layout is in, no callback is pending, nothing is loading and the
+# first screen (the page as sent, drawn over the live page until that is ready) is gone.
 IDLE_JS = """if (!window.store || !window.store.getState) { return false; }
 var s = window.store.getState();
-if (s.isLoading || !document.getElementById('page-heading')) { return false; }
+if (s.isLoading || !document.getElementById('page-heading') || document.getElementById('first-screen')) { return false; }
 var cbs = Object.assign({}, s.callbacks || {}); delete cbs.stored; delete cbs.completed;
 var pending = Array.prototype.concat.apply([], Object.values(cbs)).length;
 var graphs = document.querySelectorAll('.dash-graph').length, drawn = 0;

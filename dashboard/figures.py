@@ -6,6 +6,7 @@ points use a shape as well as a colour, so status never depends on colour alone.
 """
 from __future__ import annotations
 
+import json
 from urllib.parse import quote
 
 import pandas as pd
@@ -603,3 +604,13 @@ def figure_summary(figure: dict, limit: int = 6) -> str:
         return f"{title}: no values to show." if title else "No values to show."
     return (f"{title}. " if title else "") + "; ".join(parts) + (f"; and {more} more series" if more > 0 else "") \
         + ". The table has every value."
+
+
+def json_for_script(value) -> str:
+    """JSON for a <script type="application/json"> block: ``<``, ``>`` and ``&`` as JSON's unicode escapes,
+    so no text in a figure (a metric title, an authority's name) can close the element. Used by the meeting
+    pack's page and by the first screen of every page (``web.prerender``)."""
+    from plotly.utils import PlotlyJSONEncoder
+
+    text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
 from dataclasses import replace
 import shutil
 import subprocess
@@ -23,6 +22,7 @@ from jinja2 import Environment
 
 from . import meetings as svc
 from .exports import neutralise
+from .figures import json_for_script
 from .formatting import value_text
 from .meeting_view import ExceptionsView, PanelNotes, _series, exceptions, overdue_text, spc_words
 from .views import Context, as_at, metric_view, scorecard
@@ -122,15 +122,6 @@ def css_string(text: str) -> str:
         else:
             out.append(ch)
     return '"' + "".join(out) + '"'
-
-
-def json_for_script(value) -> str:
-    """JSON for a <script type="application/json"> block: ``<``, ``>`` and ``&`` as JSON's unicode escapes,
-    so no text in a figure (a metric title, an authority's name) can close the element."""
-    from plotly.utils import PlotlyJSONEncoder
-
-    text = json.dumps(value, cls=PlotlyJSONEncoder, separators=(",", ":"))
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def pack_figure(figure: dict) -> dict:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import threading
 from collections import OrderedDict
 from urllib.parse import urlsplit
@@ -52,10 +53,12 @@ INDEX = """<!DOCTYPE html>
 <link rel="preload" href="/_dash-dependencies" as="fetch" crossorigin>
 <link rel="preload" href="/_dash-component-suites/dash/dcc/async-graph.js" as="script">
 <link rel="preload" href="/_dash-component-suites/dash/dcc/async-dropdown.js" as="script">
+<!--sg-script-preloads-->
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to main content</a>
 {%app_entry%}
+<!--sg-first-screen-->
 <footer>
 {%config%}
 {%scripts%}
@@ -202,6 +205,13 @@ def cached_page(mgr: DataManager, cache: PageCache, who: Viewer, pathname: str |
     return key, got.decode()
 
 
+FIRST_SCREEN_MARK = "<!--sg-first-screen-->"
+PRELOAD_MARK = "<!--sg-script-preloads-->"
+FIRST_SCREEN_OPEN = '<div id="first-screen" class="first-screen" inert aria-hidden="true">'
+#: assets the page loads itself, early (``DashboardApp.early_scripts``), not in Dash's list at the end
+EARLY_ASSETS = r"(^|/)(plotly-[^/]*\.min\.js|first-screen\.js)$"
+
+
 class DashboardApp(Dash):
     """Dash, without the versions of Python, Dash and plotly.js in the page's config (its dev tools
     read them; with dev tools off nothing does, and a stranger need not learn them)."""
@@ -215,14 +225,23 @@ class DashboardApp(Dash):
         return config
 
     def _generate_scripts_html(self) -> str:
-        return speed.without_unused_bundles(super()._generate_scripts_html())  # no page uses dash_table
+        # No page uses dash_table. Dash's scripts are listed, not run (``type="text/x-dash-later"``, the address
+        # in ``data-src``): assets/first-screen.js runs them in order once the first screen is drawn and
+        # painted. The browser fetches them meanwhile (the head preloads them), but runs them only after the
+        # person can see the page. Inline scripts (clientside callbacks) stay as they are.
+        scripts = speed.without_unused_bundles(super()._generate_scripts_html())
+        self._script_srcs = re.findall(r'<script src="([^"]+)"></script>', scripts)
+        return re.sub(r'<script src="([^"]+)"></script>', r'<script type="text/x-dash-later" data-src="\1"></script>',
+                      scripts)
+
+    _script_srcs: list[str] = []
+
 
     #: set by create_app: the layout as JSON for the current request (the page already in it), or None
     layout_json = None
     #: set by create_app: the first screen as HTML for the page requested, or "" (Dash's "Loading...")
     first_screen_html = None
 
-    _index_html: str | None = None
     _dependencies_json: str | None = None
 
     def dependencies(self):
@@ -232,12 +251,45 @@ class DashboardApp(Dash):
         return self.backend.make_response(self._dependencies_json, content_type="application/json")
 
     def index(self, *args, **kwargs):
-        # The same for every request (no per-page meta tags: pages are not Dash pages), so made once.
-        page = self._index_html = self._index_html or super().index(*args, **kwargs)
         first = self.first_screen_html() if self.first_screen_html is not None else ""
+        charts = 'class="first-figure"' in first
+        # The same for every request but for whether its first screen has charts (no per-page meta tags: pages
+        # are not Dash pages), so made once of each kind.
+        pages = self.__dict__.setdefault("_index_pages", {})
+        page = pages.get(charts)
+        if page is None:
+            page = pages[charts] = self._index_page(charts, super().index(*args, **kwargs))
         if first:
-            page = page.replace(DASH_APP_ENTRY.strip(), f'<div id="react-entry-point">{first}</div>', 1)
+            # The page as HTML over the live one until Dash has drawn it (assets/first-screen.js): after the
+            # entry point, so the live page's elements come first in the document.
+            page = page.replace(DASH_APP_ENTRY.strip(), DASH_APP_ENTRY.strip() + FIRST_SCREEN_OPEN + first + "</div>", 1)
         return page
+
+    def _index_page(self, charts: bool, page: str) -> str:
+        """Dash's page with the first screen's scripts: plotly.js before them when its charts are to be drawn
+        at once, else first among the scripts run after the first paint; every script preloaded in the head."""
+        plotly = [self.stamped_asset_url(name) for name in self.early_scripts()[:-1]]
+        drawer = self.stamped_asset_url(self.early_scripts()[-1])
+        early = [*plotly, drawer] if charts else [drawer]
+        page = page.replace(FIRST_SCREEN_MARK, "".join(f'<script src="{src}"></script>' for src in early), 1)
+        if not charts:
+            page = page.replace('<script type="text/x-dash-later"', "".join(
+                f'<script type="text/x-dash-later" data-src="{src}"></script>' for src in plotly)
+                + '<script type="text/x-dash-later"', 1)
+        preloads = [*plotly, *self._script_srcs]
+        return page.replace(PRELOAD_MARK, "".join(f'<link rel="preload" href="{escape(src)}" as="script">'
+                                                  for src in preloads), 1)
+
+    @staticmethod
+    def early_scripts() -> list[str]:
+        """plotly.js and the first screen's script (last), loaded by the page itself and kept out of Dash's own
+        list of assets (``EARLY_ASSETS``)."""
+        found = sorted(p.name for p in (ROOT / "assets").glob("plotly-*.min.js"))
+        return [*found, "first-screen.js"]
+
+    def stamped_asset_url(self, name: str) -> str:
+        """The asset's URL with its modification stamp, as Dash writes it (so it is cached as immutable)."""
+        return f"{self.get_asset_url(name)}?m={int((ROOT / 'assets' / name).stat().st_mtime)}"
 
     def serve_layout(self):
         build = self.layout_json
@@ -253,6 +305,7 @@ def create_app(settings: Settings | None = None) -> Dash:
         __name__,
         title="Safeguarding performance",
         assets_folder=str(ROOT / "assets"),
+        assets_ignore=EARLY_ASSETS,
         suppress_callback_exceptions=True,
         serve_locally=True,
         compress=False,
@@ -261,6 +314,9 @@ def create_app(settings: Settings | None = None) -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = INDEX
+    # Dash's scripts are loaded by assets/first-screen.js after the first paint (``_generate_scripts_html``),
+    # which starts the renderer when they have run. An inline script: its hash is in the CSP.
+    app.renderer = "window.startDash = function () { window.renderer = new DashRenderer(); };"
     app.layout = site_layout()
     cache = PageCache(mgr.shared_cache)
     app.server.config["PAGE_CACHE"] = cache

@@ -2,22 +2,26 @@
 
 Rules:
 - Input: the layout as JSON (the dict ``/_dash-layout`` sends, already built with the checks of who
-  is asking). Output: HTML for ``#react-entry-point``; Dash's renderer replaces it with the live
-  page when its scripts have run, so the two show the same content.
-- ``html.*`` components become their own tags; ``dcc.Link`` a link; ``dcc.Graph`` an empty box of its
-  height (the live page draws the chart: drawing it here too, then having the renderer replace it, made
-  the charts blink out and back and cost the browser each chart twice); ``dcc.Input``, ``dcc.Checklist`` and
+  is asking). Output: HTML for ``#first-screen``, an inert cover over ``#react-entry-point`` that
+  ``assets/first-screen.js`` removes when Dash's renderer has drawn the live page under it (the two show
+  the same content, laid out the same way).
+- ``html.*`` components become their own tags; ``dcc.Link`` a link; ``dcc.Graph`` the box the live graph
+  has (its id, classes and height) holding an empty plot area and the figure as a JSON data block
+  (``json_for_script``: ``<``, ``>`` and ``&`` escaped, so no text in a figure closes the element), which
+  ``assets/first-screen.js`` draws with plotly.js; ``dcc.Input``, ``dcc.Checklist`` and
   ``dcc.RadioItems`` disabled controls with their values; ``dcc.Dropdown`` its chosen label;
   ``dcc.Store`` and ``dcc.Location`` nothing. Anything else: its children only.
 - Safe by construction: every text and attribute value is escaped; attribute names are checked; a
-  link goes only to this site or to http(s); no script, style or event-handler element or attribute
-  is ever written.
+  link goes only to this site or to http(s); no script (other than a figure's JSON data block, which
+  no browser runs), style or event-handler element or attribute is ever written.
 """
 from __future__ import annotations
 
 import re
 
 from markupsafe import escape  # the template engine's escaper (Jinja's autoescape), not a hand-made one
+
+from ..figures import json_for_script
 
 VOID = frozenset({"br", "hr", "img", "input", "meta", "link", "col", "wbr", "source", "area"})
 NEVER = frozenset({"script", "style", "iframe", "object", "embed", "base", "form-action"})
@@ -89,7 +93,14 @@ def _dcc(kind: str, props: dict) -> str:
         return f"<a{attrs}>{to_html(props.get('children'))}</a>"
     if kind == "Graph":
         style = props.get("style") if isinstance(props.get("style"), dict) else {}
-        return f'<div{_attrs({"id": props.get("id"), "style": style, "className": props.get("className")})}></div>'
+        class_name = " ".join(c for c in ("dash-graph", props.get("className")) if isinstance(c, str) and c)
+        figure = props.get("figure") if isinstance(props.get("figure"), dict) else {}
+        config = props.get("config") if isinstance(props.get("config"), dict) else {}
+        data = json_for_script({"data": figure.get("data") or [], "layout": figure.get("layout") or {},
+                                "config": {"responsive": True, **config}})
+        return (f'<div{_attrs({"id": props.get("id"), "style": style, "className": class_name})}>'
+                '<div class="first-plot" style="height: 100%; width: 100%"></div>'
+                f'<script type="application/json" class="first-figure">{data}</script></div>')
     if kind == "Input":
         attrs = {k: props.get(k) for k in ("id", "type", "name", "value", "placeholder", "className", "list")}
         if attrs.get("type") == "hidden":

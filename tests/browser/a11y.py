@@ -199,9 +199,11 @@ def url(duo, path: str) -> str:
     return urljoin(duo.server_url, path)
 
 
+# Every chart drawn, and the first screen (the page as sent, drawn over the live one) gone.
 CHARTS_DRAWN_JS = """
 const graphs = [...document.querySelectorAll('.dash-graph')];
-return graphs.every(g => g.querySelector('.js-plotly-plot svg.main-svg'));
+return !document.getElementById('first-screen')
+    && graphs.every(g => g.querySelector('.js-plotly-plot svg.main-svg'));
 """
 
 

@@ -130,5 +130,8 @@ def open_page(duo: DashComposite, path: str, heading: str, settle: bool = False)
         duo.wait_for_text_to_equal("#page-heading", heading, timeout=WAIT)
     except TimeoutException as exc:
         pytest.fail(f"{path}: {exc.msg}; console: {[e['message'] for e in duo.get_logs() or []]}")
+    # the first screen (the page as sent, drawn over the live page) is gone once Dash has drawn the page
+    wait_until(duo, lambda: (not duo.driver.execute_script("return !!document.getElementById('first-screen')"),
+                             None), f"{path}: the live page to replace the first screen")
     if settle:
         wait_for_callbacks(duo)

@@ -135,6 +135,49 @@ def test_page_renders(dash_duo, product_app, built_db, path, heading, authority)
     assert console_errors(duo) == []
 
 
+# Watches the first screen from the moment the document starts: whether it was there, inert and hidden from
+# assistive technology, how many of its charts plotly.js had drawn, how many charts the live page had then.
+FIRST_SCREEN_PROBE = """(function () {
+  var s = window.__firstScreen = {seen: false, inert: true, drawn: 0, liveChartsWhenDrawn: null, gone: false};
+  var started = Date.now();
+  (function check() {
+    var cover = document.getElementById('first-screen');
+    if (cover) {
+      s.seen = true;
+      s.inert = s.inert && cover.hasAttribute('inert') && cover.getAttribute('aria-hidden') === 'true';
+      var drawn = cover.querySelectorAll('.js-plotly-plot .main-svg').length ? cover.querySelectorAll('.js-plotly-plot').length : 0;
+      if (drawn && s.liveChartsWhenDrawn === null) {
+        s.liveChartsWhenDrawn = document.getElementById('react-entry-point').querySelectorAll('.js-plotly-plot').length;
+      }
+      s.drawn = Math.max(s.drawn, drawn);
+    } else if (s.seen) { s.gone = true; return; }
+    if (Date.now() - started < 60000) { setTimeout(check, 2); }
+  })();
+})();"""
+
+
+def test_the_first_screen_draws_its_charts_before_the_live_page_then_gives_way(dash_duo):
+    """The page as sent is drawn at once, charts included, by plotly.js, over the live page; it is inert while
+    there, and gone once Dash has drawn the live page, leaving one copy of every element."""
+    duo = dash_duo
+    probe = duo.driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": FIRST_SCREEN_PROBE})
+    try:
+        open_page(duo, "/metric/cp_rate_31mar", METRIC_TITLES["cp_rate_31mar"])
+        graphs = wait_for_charts(duo)
+        seen = duo.driver.execute_script("return window.__firstScreen")
+    finally:
+        duo.driver.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": probe["identifier"]})
+    assert seen["seen"] and seen["inert"] and seen["gone"], seen
+    assert seen["drawn"] >= 1 and seen["liveChartsWhenDrawn"] == 0, seen
+    assert "metric-graph" in [g["id"] for g in graphs]
+    counts = duo.driver.execute_script(
+        "return {headings: document.querySelectorAll('[id=page-heading]').length,"
+        " graphs: document.querySelectorAll('[id=metric-graph]').length,"
+        " cover: document.querySelectorAll('#first-screen, .first-plot').length}")
+    assert counts == {"headings": 1, "graphs": 1, "cover": 0}
+    assert console_errors(duo) == []
+
+
 def test_accessibility_statement_renders(dash_duo, product_app):
     """The statement must be readable before signing in, so an app with sign-in serves it as a
     plain server page outside Dash: its <h1> is the heading and there is no "Data as at" line.

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import brotli
 import pytest
@@ -147,10 +148,37 @@ def test_personalise_fills_both_placeholders():
 
 def test_the_page_itself_carries_the_first_screen_as_html(client, inspector_client):
     html = client.get("/metric/cp_rate_31mar").get_data(as_text=True)
-    entry = html.split('<div id="react-entry-point">', 1)[1].split("<footer>", 1)[0]
-    assert 'id="page-heading"' in entry and "Loading..." not in entry
-    assert "<script" not in entry
-    assert 'id="metric-graph"' in entry  # the chart's box; the live page draws the chart
+    live, cover = html.split('<div id="react-entry-point">', 1)[1].split('<div id="first-screen"', 1)
+    assert "page-heading" not in live  # the live page is Dash's to draw, under the cover
+    cover = cover.split("<script src=", 1)[0]
+    assert cover.startswith(' class="first-screen" inert aria-hidden="true">')  # no focus, no clicks, not read out
+    assert 'id="page-heading"' in cover and 'id="metric-graph"' in cover
+    # the only scripts in it are the charts' figures as JSON data blocks, which no browser runs
+    blocks = re.findall(r"<script([^>]*)>(.*?)</script>", cover, re.S)
+    assert blocks and all(attrs == ' type="application/json" class="first-figure"' for attrs, _ in blocks)
+    figures = [json.loads(body) for _, body in blocks]
+    assert all(f["data"] and f["config"]["responsive"] for f in figures)
+    assert cover.count("<script") == len(blocks)
+    # plotly.js and the script that draws them come before Dash's scripts, once each, stamped for caching
+    early = html.index('<div id="first-screen"')
+    plotly = re.findall(r'<script src="(/assets/plotly-[^"]+)"', html)
+    drawer = re.findall(r'<script src="(/assets/first-screen\.js[^"]*)"', html)
+    assert len(plotly) == 1 and len(drawer) == 1 and "?m=" in plotly[0] and "?m=" in drawer[0]
+    assert early < html.index(f'<script src="{plotly[0]}"') < html.index(f'<script src="{drawer[0]}"')
+    # Dash's own scripts are listed, not run, after them: the first screen's script runs them once it is painted,
+    # then starts the renderer; the head preloads each, so the browser fetches them meanwhile
+    later = re.findall(r'<script type="text/x-dash-later" data-src="([^"]+)"></script>', html)
+    assert later and all(src.startswith(("/_dash-component-suites/", "/assets/")) for src in later)
+    assert html.index(f'<script src="{drawer[0]}"') < html.index(f'data-src="{later[0]}"')
+    assert not re.findall(r'<script src="/_dash-component-suites/', html)
+    head = html.split("</head>", 1)[0]
+    assert all(f'<link rel="preload" href="{src}" as="script">' in head for src in later)
+    assert "window.startDash = function () { window.renderer = new DashRenderer(); };" in html
+    # a first screen without charts does not wait for plotly.js: it is the first of the scripts run later
+    plain = client.get("/about").get_data(as_text=True)
+    later = re.findall(r'<script type="text/x-dash-later" data-src="([^"]+)"></script>', plain)
+    assert 'class="first-figure"' not in plain and later[0] == plotly[0]
+    assert not re.findall(r'<script src="/assets/plotly-', plain) and f'<link rel="preload" href="{plotly[0]}"' in plain
     # the same checks of who is asking: an inspector asking for another authority gets the refusal
     other = inspector_client.get("/?la=882").get_data(as_text=True)
     assert "Not available" in other and "Performance scorecard" not in other
@@ -189,3 +217,20 @@ def test_a_cached_page_shows_commentary_published_after_it_was_cached(dash_app, 
     assert words not in text_of(layout_for(client, path))  # a draft: viewers never see it
     meetings.publish_comment(engine, draft.id, **who)
     assert words in text_of(layout_for(client, path))
+
+
+def test_a_figure_in_the_first_screen_cannot_close_its_data_block():
+    from dashboard.web.prerender import to_html
+
+    hostile = "</script><script>alert(1)</script>&"
+    node = {"type": "Graph", "namespace": "dash_core_components",
+            "props": {"id": "g", "className": "chart", "style": {"height": "320px"}, "config": {"displaylogo": False},
+                      "figure": {"data": [{"type": "bar", "x": [hostile], "y": [1]}],
+                                 "layout": {"title": {"text": hostile}}}}}
+    out = to_html(node)
+    assert out.count("<script") == 1 and out.count("</script>") == 1 and "alert(1)</" not in out
+    body = re.search(r'<script type="application/json" class="first-figure">(.*)</script>', out).group(1)
+    fig = json.loads(body)
+    assert fig["data"][0]["x"] == [hostile] and fig["layout"]["title"]["text"] == hostile
+    assert fig["config"] == {"responsive": True, "displaylogo": False}
+    assert out.startswith('<div id="g" class="dash-graph chart" style="height: 320px"><div class="first-plot"')
