@@ -70,7 +70,8 @@ return {html: copy.outerHTML, figures: JSON.stringify(figs), css: css, plotly: p
 # first screen (the page as sent, drawn over the live page until that is ready) is gone.
 IDLE_JS = """if (!window.store || !window.store.getState) { return false; }
 var s = window.store.getState();
-if (s.isLoading || !document.getElementById('page-heading') || document.getElementById('first-screen')) { return false; }
+if (s.isLoading || !document.getElementById('page-heading')) { return false; }
+if (document.getElementById('first-screen')) { return false; }
 var cbs = Object.assign({}, s.callbacks || {}); delete cbs.stored; delete cbs.completed;
 var pending = Array.prototype.concat.apply([], Object.values(cbs)).length;
 var graphs = document.querySelectorAll('.dash-graph').length, drawn = 0;

@@ -262,7 +262,8 @@ class DashboardApp(Dash):
         if first:
             # The page as HTML over the live one until Dash has drawn it (assets/first-screen.js): after the
             # entry point, so the live page's elements come first in the document.
-            page = page.replace(DASH_APP_ENTRY.strip(), DASH_APP_ENTRY.strip() + FIRST_SCREEN_OPEN + first + "</div>", 1)
+            entry = DASH_APP_ENTRY.strip()
+            page = page.replace(entry, entry + FIRST_SCREEN_OPEN + first + "</div>", 1)
         return page
 
     def _index_page(self, charts: bool, page: str) -> str:
