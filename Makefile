@@ -4,8 +4,8 @@
 #   make run            upgrade the database schema in place, build it if missing or stale, then serve
 #                       (installs Chromium when missing, for the meeting pack's PDF)
 #   make test           ruff and import-linter (make lint), then all test tiers (unit, web, security,
-#                       imports, migrations, browser), then the PostgreSQL tier when TEST_DATABASE_URL
-#                       (or a postgresql DATABASE_URL) is set
+#                       imports, migrations, browser) on SQLite, then the PostgreSQL tier (the tests
+#                       marked db) when TEST_DATABASE_URL (or a postgresql DATABASE_URL) is set
 #   make test-unit | test-web | test-migrations | test-browser   one tier
 #   make bench          run the benchmarks package, when there is one
 #   make clean          remove the virtualenv and instance/
@@ -61,7 +61,13 @@ ensure-chromium:
 	@bash scripts/ensure-chromium.sh
 
 # One pytest run over tests/ (all tiers), so that an empty tier cannot pass silently and the
-# exit code is pytest's. The first run is always SQLite; the PostgreSQL tier repeats the suite.
+# exit code is pytest's. The first run is always SQLite and runs every test. The PostgreSQL tier then
+# runs only the tests whose result can depend on the database backend: those marked db, by the rule in
+# tests/conftest.py (a test that asks, directly or through other fixtures, for the session's database or
+# the PostgreSQL case of the imports' any_db or the migrations' dialect). Pure unit tests (analysis,
+# registry, figures, parsing) do not repeat. Nor does the browser tier: its pages read the data through
+# the queries the web and security tiers run on PostgreSQL; the browser tests that check an upload (a
+# write no other tier makes on PostgreSQL) are marked db by hand and do repeat.
 # Code checks first: ruff (style and likely bugs) and import-linter (the layer contracts in pyproject.toml).
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check .
@@ -75,8 +81,9 @@ test: lint $(TEST_STAMP) ensure-chromium
 	    else echo "DATABASE_URL does not name a test database (its name has no 'test'): not running the suite against it"; fi; \
 	fi; \
 	if [ -n "$$pg_url" ]; then \
-	    echo "== PostgreSQL tier: running the suite again with DASHBOARD_TEST_DATABASE_URL (server: $${pg_url##*@})"; \
-	    DASHBOARD_TEST_DATABASE_URL="$$pg_url" $(PY) -m pytest $(PYTEST_FLAGS) tests; \
+	    echo "== PostgreSQL tier: the tests marked db (those that use the database), with DASHBOARD_TEST_DATABASE_URL (server: $${pg_url##*@})"; \
+	    echo "   (the deselected ones do not depend on the database: they ran in the SQLite run above)"; \
+	    DASHBOARD_TEST_DATABASE_URL="$$pg_url" $(PY) -m pytest $(PYTEST_FLAGS) -m db tests; \
 	else \
 	    echo "SKIPPED: PostgreSQL tier (set TEST_DATABASE_URL=postgresql://USER@HOST:5432/DBNAME)"; \
 	fi

@@ -13,6 +13,16 @@ Browser rule: a test is a browser test when it is marked ``browser``, lives unde
 missing it is skipped (reason names what is missing), except with ``CI=true``, where it fails.
 Chromium always runs headless, with the flags in ``CHROME_ARGS`` and a fresh profile.
 
+Database rule (which tests the PostgreSQL tier of ``make test`` runs): a test is marked ``db`` when
+its result can depend on the database backend, that is when it requests, directly or through other
+fixtures, a fixture in ``DB_FIXTURES`` (the session's settings, hence ``built_db`` and every tier's
+app, engine and manager built on it) or the ``postgresql`` case of a fixture in ``DB_PARAMS`` (the
+imports tier's ``any_db``, the migration tier's ``dialect``). ``make test`` runs the whole suite on
+SQLite, then only ``-m db`` against PostgreSQL. Browser tests are not marked: they read pages through
+the queries the web and security tiers already run on PostgreSQL. A browser test that writes to the
+database through the UI where no other tier covers that write on PostgreSQL is marked ``db`` by
+hand (``tests/browser/test_axe.py``, ``tests/browser/test_a11y_layout.py``: the upload check page).
+
 Helpers that are not fixtures (building callback bodies, signing in, reading layouts) live once in
 tests/helpers.py, which every tier imports.
 """
@@ -32,6 +42,11 @@ TEST_DATABASE_ENV = "DASHBOARD_TEST_DATABASE_URL"
 BROWSER_FIXTURES = frozenset({"dash_duo", "dash_br", "dash_duo_mp"})
 BROWSER_EXECUTABLES = ("chromium", "chromedriver")
 BROWSER_TEST_DIR = ROOT / "tests" / "browser"
+
+# The database rule (module docstring): fixtures whose database is the run's backend, and parametrised
+# fixtures whose given parameter is a database on the PostgreSQL server.
+DB_FIXTURES = frozenset({"test_settings"})
+DB_PARAMS = {"any_db": "postgresql", "dialect": "postgresql"}
 
 # Flags that let Chromium run as root in a container with no display, no GPU, a small
 # /dev/shm and no outside network (background-networking flags stop it calling home).
@@ -213,10 +228,22 @@ def _is_browser_test(item: pytest.Item) -> bool:
     return True
 
 
+def uses_the_backend(item: pytest.Item) -> bool:
+    """True when the test's result can depend on the database backend (the database rule above)."""
+    names = set(getattr(item, "fixturenames", ()))
+    if DB_FIXTURES & names:
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(name in names and params.get(name) == value for name, value in DB_PARAMS.items())
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
-        if _is_browser_test(item) and item.get_closest_marker("browser") is None:
+        browser = _is_browser_test(item)
+        if browser and item.get_closest_marker("browser") is None:
             item.add_marker(pytest.mark.browser)
+        if not browser and item.get_closest_marker("db") is None and uses_the_backend(item):
+            item.add_marker(pytest.mark.db)
 
 
 @pytest.fixture(autouse=True)

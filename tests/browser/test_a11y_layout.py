@@ -146,6 +146,8 @@ def test_keyboard_alone_on_a_metric_page(duo):
     assert duo.driver.execute_script("return document.activeElement.matches('.table-responsive')"), focused(duo)
 
 
+# db: checking a return stages it in the database (a pending upload), which no other tier does on PostgreSQL.
+@pytest.mark.db
 def test_keyboard_alone_through_the_upload_flow(duo):
     load(duo, "/upload")
     tab_through(duo)

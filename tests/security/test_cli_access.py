@@ -18,6 +18,10 @@ from .conftest import (audit_events, by_id, last_audit_id, make_link, new_client
 
 URL = re.compile(r"(https?://\S+)/share/([A-Za-z0-9_-]+)")
 
+# Every command here reads or writes the session database (through the environment), also in the tests that
+# ask for no app or engine: they depend on the database too (tests/conftest.py, the database rule).
+pytestmark = pytest.mark.usefixtures("sec_settings")
+
 
 def _run(capsys, *argv: str) -> tuple[int, str]:
     code = cli.main(list(argv))
