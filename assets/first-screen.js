@@ -4,24 +4,41 @@
 // and screen readers work with the live page underneath, which has the same layout. It is removed when
 // the live page has drawn its content and every chart; if the live page never comes (a script failed),
 // the cover becomes an ordinary page after a while, its links usable.
-// Then it starts Dash: its scripts (listed as text/x-dash-later, already being fetched: the head preloads them)
-// run in order once the first screen has been painted, and the renderer (window.startDash) after them.
+// Then it starts Dash, once the first screen has been painted: its scripts (listed as text/x-dash-later) are
+// fetched and run in order, its layout and callbacks fetched beside them, and then Dash's renderer starts.
 // Loaded by the page itself (not Dash's asset list), after plotly.js and before Dash's scripts.
 (function () {
     "use strict";
     var started = false;
+    function startRenderer() {
+        if (window.DashRenderer) { window.renderer = new window.DashRenderer(); }
+    }
     function startDash() {
         if (started) { return; }
         started = true;
+        // only on a page whose renderer waits for this script (dashboard/web/app.py), never a second renderer
+        if (!document.querySelector('script#_dash-renderer[type="text/x-dash-later"]')) { return; }
         var listed = document.querySelectorAll('script[type="text/x-dash-later"][data-src]');
         var srcs = [];
         for (var n = 0; n < listed.length; n++) { srcs.push(listed[n].getAttribute("data-src")); }
+        // the renderer's first two requests, made now, beside the scripts (it finds them ready when it starts)
+        var config = document.getElementById("_dash-config");
+        var base = "/";
+        try { base = JSON.parse(config.textContent).requests_pathname_prefix || "/"; } catch (err) { /* default */ }
+        ["_dash-layout", "_dash-dependencies"].forEach(function (name) {
+            var hint = document.createElement("link");
+            hint.rel = "preload";
+            hint.as = "fetch";
+            hint.crossOrigin = "anonymous";
+            hint.href = base + name;
+            document.head.appendChild(hint);
+        });
         var left = srcs.length;
         function loaded() {
             left -= 1;
-            if (left === 0 && window.startDash) { window.startDash(); }
+            if (left === 0) { startRenderer(); }
         }
-        if (!left) { if (window.startDash) { window.startDash(); } return; }
+        if (!left) { startRenderer(); return; }
         for (var i = 0; i < srcs.length; i++) {
             var tag = document.createElement("script");
             tag.src = srcs[i];

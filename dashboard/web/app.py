@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import orjson
 from markupsafe import escape
-from dash import Dash, Input, Output, State, dcc, html, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, dcc, html, no_update
 from dash._utils import to_json
 from dash.dash import _app_entry as DASH_APP_ENTRY
 from dash.exceptions import PreventUpdate
@@ -49,11 +49,6 @@ INDEX = """<!DOCTYPE html>
 <title>{%title%}</title>
 {%favicon%}
 {%css%}
-<link rel="preload" href="/_dash-layout" as="fetch" crossorigin>
-<link rel="preload" href="/_dash-dependencies" as="fetch" crossorigin>
-<link rel="preload" href="/_dash-component-suites/dash/dcc/async-graph.js" as="script">
-<link rel="preload" href="/_dash-component-suites/dash/dcc/async-dropdown.js" as="script">
-<!--sg-script-preloads-->
 </head>
 <body>
 <a class="skip-link" href="#main">Skip to main content</a>
@@ -206,7 +201,6 @@ def cached_page(mgr: DataManager, cache: PageCache, who: Viewer, pathname: str |
 
 
 FIRST_SCREEN_MARK = "<!--sg-first-screen-->"
-PRELOAD_MARK = "<!--sg-script-preloads-->"
 FIRST_SCREEN_OPEN = '<div id="first-screen" class="first-screen" inert aria-hidden="true">'
 #: assets the page loads itself, early (``DashboardApp.early_scripts``), not in Dash's list at the end
 EARLY_ASSETS = r"(^|/)(plotly-[^/]*\.min\.js|first-screen\.js)$"
@@ -226,15 +220,16 @@ class DashboardApp(Dash):
 
     def _generate_scripts_html(self) -> str:
         # No page uses dash_table. Dash's scripts are listed, not run (``type="text/x-dash-later"``, the address
-        # in ``data-src``): assets/first-screen.js runs them in order once the first screen is drawn and
-        # painted. The browser fetches them meanwhile (the head preloads them), but runs them only after the
-        # person can see the page. Inline scripts (clientside callbacks) stay as they are.
+        # in ``data-src``): assets/first-screen.js fetches and runs them, in order, once the first screen is
+        # drawn and painted, so the person sees the page before React starts.
         scripts = speed.without_unused_bundles(super()._generate_scripts_html())
-        self._script_srcs = re.findall(r'<script src="([^"]+)"></script>', scripts)
         return re.sub(r'<script src="([^"]+)"></script>', r'<script type="text/x-dash-later" data-src="\1"></script>',
                       scripts)
 
-    _script_srcs: list[str] = []
+    def _generate_renderer(self) -> str:
+        # Not run where it stands: assets/first-screen.js starts Dash's renderer (new DashRenderer()) once Dash's
+        # scripts have run. The page has no inline script that runs, so nothing waits for the stylesheets.
+        return '<script id="_dash-renderer" type="text/x-dash-later"></script>'
 
 
     #: set by create_app: the layout as JSON for the current request (the page already in it), or None
@@ -268,18 +263,19 @@ class DashboardApp(Dash):
 
     def _index_page(self, charts: bool, page: str) -> str:
         """Dash's page with the first screen's scripts: plotly.js before them when its charts are to be drawn
-        at once, else first among the scripts run after the first paint; every script preloaded in the head."""
+        at once, else first among the scripts run after the first paint. Nothing is preloaded: on a warm load
+        preloading two dozen cached files held up the first paint; first-screen.js asks for Dash's layout,
+        callbacks and scripts once the page has been painted."""
         plotly = [self.stamped_asset_url(name) for name in self.early_scripts()[:-1]]
         drawer = self.stamped_asset_url(self.early_scripts()[-1])
         early = [*plotly, drawer] if charts else [drawer]
-        page = page.replace(FIRST_SCREEN_MARK, "".join(f'<script src="{src}"></script>' for src in early), 1)
+        # deferred: they never hold up the parsing of the page (nor wait for the stylesheets before it goes on)
+        page = page.replace(FIRST_SCREEN_MARK, "".join(f'<script defer src="{src}"></script>' for src in early), 1)
         if not charts:
             page = page.replace('<script type="text/x-dash-later"', "".join(
                 f'<script type="text/x-dash-later" data-src="{src}"></script>' for src in plotly)
                 + '<script type="text/x-dash-later"', 1)
-        preloads = [*plotly, *self._script_srcs]
-        return page.replace(PRELOAD_MARK, "".join(f'<link rel="preload" href="{escape(src)}" as="script">'
-                                                  for src in preloads), 1)
+        return page
 
     @staticmethod
     def early_scripts() -> list[str]:
@@ -315,9 +311,6 @@ def create_app(settings: Settings | None = None) -> Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.index_string = INDEX
-    # Dash's scripts are loaded by assets/first-screen.js after the first paint (``_generate_scripts_html``),
-    # which starts the renderer when they have run. An inline script: its hash is in the CSP.
-    app.renderer = "window.startDash = function () { window.renderer = new DashRenderer(); };"
     app.layout = site_layout()
     cache = PageCache(mgr.shared_cache)
     app.server.config["PAGE_CACHE"] = cache
@@ -445,8 +438,8 @@ def register_callbacks(app: Dash, mgr: DataManager, cache: PageCache | None = No
     def route(pathname, search):
         return orjson.loads(page_json(mgr, cache, pathname, search))
 
-    app.clientside_callback(
-        "function(t) { if (t) { document.title = t; } return window.dash_clientside.no_update; }",
+    app.clientside_callback(  # assets/clientside.js: a file, not an inline script
+        ClientsideFunction(namespace="dashboard", function_name="set_title"),
         Output("page-title", "id"), Input("page-title", "data"),
     )
 

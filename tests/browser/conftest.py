@@ -82,6 +82,9 @@ def product_duo(_require_browser, _module_browser, request, built_db, product_ap
         duo.server_url = server.url  # opens "/" and waits for the Dash renderer
         try:  # the renderer must draw a page, or every test would wait out its timeout
             duo.wait_for_element("#page-heading", timeout=30)
+            # and has replaced the first screen (the page as sent) with the live page
+            WebDriverWait(duo.driver, 30).until(
+                lambda d: d.execute_script("return !document.getElementById('first-screen') && !!window.store"))
         except TimeoutException:
             _module_browser["broken"] = (
                 f"the app at {server.url} never rendered a page; console: "

@@ -41,7 +41,7 @@ def test_healthz_unreachable_database_answers_503_with_a_reason(tmp_path):
 def _asset_urls(html: str) -> tuple[list[str], list[str]]:
     css = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
     # the scripts the page runs at once, and those it runs after its first paint (assets/first-screen.js)
-    scripts = re.findall(r'<script src="([^"]+)"', html) + re.findall(
+    scripts = re.findall(r'<script (?:defer )?src="([^"]+)"', html) + re.findall(
         r'<script type="text/x-dash-later" data-src="([^"]+)"', html)
     return css, scripts
 
