@@ -188,6 +188,10 @@ def sign_in(client, engine, role: str, las: tuple[str, ...] = DEFAULT_INSPECTOR_
     return sign_in_named(client, ensure_user(engine, role))
 
 
+#: JavaScript: the live page has replaced the first screen (the page as sent, drawn over it until Dash is ready)
+LIVE_PAGE_JS = "!document.getElementById('first-screen')"
+
+
 def browser_sign_in(duo, engine, role: str = "viewer", base_url: str | None = None, timeout: float = 15) -> None:
     """Sign a dash.testing browser in as ``role`` through the real sign-in form (or an inspector link).
 

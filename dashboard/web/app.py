@@ -202,7 +202,9 @@ def cached_page(mgr: DataManager, cache: PageCache, who: Viewer, pathname: str |
 
 FIRST_SCREEN_MARK = "<!--sg-first-screen-->"
 FIRST_SCREEN_OPEN = '<div id="first-screen" class="first-screen" inert aria-hidden="true">'
-#: assets the page loads itself, early (``DashboardApp.early_scripts``), not in Dash's list at the end
+#: assets the page loads itself (``DashboardApp._index_page``), kept out of Dash's list at the end
+PLOTLY_ASSETS = tuple(sorted(p.name for p in (ROOT / "assets").glob("plotly-*.min.js")))
+FIRST_SCREEN_ASSET = "first-screen.js"
 EARLY_ASSETS = r"(^|/)(plotly-[^/]*\.min\.js|first-screen\.js)$"
 
 
@@ -247,7 +249,7 @@ class DashboardApp(Dash):
 
     def index(self, *args, **kwargs):
         first = self.first_screen_html() if self.first_screen_html is not None else ""
-        charts = 'class="first-figure"' in first
+        charts = f'class="{prerender.FIGURE_CLASS}"' in first
         # The same for every request but for whether its first screen has charts (no per-page meta tags: pages
         # are not Dash pages), so made once of each kind.
         pages = self.__dict__.setdefault("_index_pages", {})
@@ -266,8 +268,8 @@ class DashboardApp(Dash):
         at once, else first among the scripts run after the first paint. Nothing is preloaded: on a warm load
         preloading two dozen cached files held up the first paint; first-screen.js asks for Dash's layout,
         callbacks and scripts once the page has been painted."""
-        plotly = [self.stamped_asset_url(name) for name in self.early_scripts()[:-1]]
-        drawer = self.stamped_asset_url(self.early_scripts()[-1])
+        plotly = [self.stamped_asset_url(name) for name in PLOTLY_ASSETS]
+        drawer = self.stamped_asset_url(FIRST_SCREEN_ASSET)
         early = [*plotly, drawer] if charts else [drawer]
         # deferred: they never hold up the parsing of the page (nor wait for the stylesheets before it goes on)
         page = page.replace(FIRST_SCREEN_MARK, "".join(f'<script defer src="{src}"></script>' for src in early), 1)
@@ -276,13 +278,6 @@ class DashboardApp(Dash):
                 f'<script type="text/x-dash-later" data-src="{src}"></script>' for src in plotly)
                 + '<script type="text/x-dash-later"', 1)
         return page
-
-    @staticmethod
-    def early_scripts() -> list[str]:
-        """plotly.js and the first screen's script (last), loaded by the page itself and kept out of Dash's own
-        list of assets (``EARLY_ASSETS``)."""
-        found = sorted(p.name for p in (ROOT / "assets").glob("plotly-*.min.js"))
-        return [*found, "first-screen.js"]
 
     def stamped_asset_url(self, name: str) -> str:
         """The asset's URL with its modification stamp, as Dash writes it (so it is cached as immutable)."""

@@ -31,6 +31,8 @@ PLAIN_ATTRS = frozenset({"id", "title", "role", "href", "src", "alt", "width", "
                          "open", "download", "name", "type", "value", "method", "action", "list", "placeholder",
                          "lang", "dir", "headers", "datetime"})
 SAFE_NAME = re.compile(r"^(aria|data)-[a-z0-9-]+$")
+#: the class of a chart's figure (a JSON data block) in the first screen; assets/first-screen.js draws each
+FIGURE_CLASS = "first-figure"
 SAFE_URL = re.compile(r"^(/(?!/)|#|\?|https?://)", re.IGNORECASE)
 
 
@@ -100,7 +102,7 @@ def _dcc(kind: str, props: dict) -> str:
                                 "config": {"responsive": True, **config}})
         return (f'<div{_attrs({"id": props.get("id"), "style": style, "className": class_name})}>'
                 '<div class="first-plot" style="height: 100%; width: 100%"></div>'
-                f'<script type="application/json" class="first-figure">{data}</script></div>')
+                f'<script type="application/json" class="{FIGURE_CLASS}">{data}</script></div>')
     if kind == "Input":
         attrs = {k: props.get(k) for k in ("id", "type", "name", "value", "placeholder", "className", "list")}
         if attrs.get("type") == "hidden":

@@ -12,6 +12,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 from dashboard import routes
+from tests.helpers import LIVE_PAGE_JS
 
 AXE_DIR = Path(__file__).parent / "vendor" / "axe-core"
 AXE_SOURCE = (AXE_DIR / "axe.min.js").read_text(encoding="utf-8")
@@ -202,7 +203,7 @@ def url(duo, path: str) -> str:
 # Every chart drawn, and the first screen (the page as sent, drawn over the live one) gone.
 CHARTS_DRAWN_JS = """
 const graphs = [...document.querySelectorAll('.dash-graph')];
-return !document.getElementById('first-screen')
+return """ + LIVE_PAGE_JS + """
     && graphs.every(g => g.querySelector('.js-plotly-plot svg.main-svg'));
 """
 

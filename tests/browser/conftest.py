@@ -14,7 +14,7 @@ from dash.testing.composite import DashComposite
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.support.wait import WebDriverWait
 
-from tests.helpers import browser_sign_in
+from tests.helpers import LIVE_PAGE_JS, browser_sign_in
 
 
 def loaded_resources(driver) -> list[str]:
@@ -84,7 +84,7 @@ def product_duo(_require_browser, _module_browser, request, built_db, product_ap
             duo.wait_for_element("#page-heading", timeout=30)
             # and has replaced the first screen (the page as sent) with the live page
             WebDriverWait(duo.driver, 30).until(
-                lambda d: d.execute_script("return !document.getElementById('first-screen') && !!window.store"))
+                lambda d: d.execute_script(f"return {LIVE_PAGE_JS} && !!window.store"))
         except TimeoutException:
             _module_browser["broken"] = (
                 f"the app at {server.url} never rendered a page; console: "
@@ -134,7 +134,7 @@ def open_page(duo: DashComposite, path: str, heading: str, settle: bool = False)
     except TimeoutException as exc:
         pytest.fail(f"{path}: {exc.msg}; console: {[e['message'] for e in duo.get_logs() or []]}")
     # the first screen (the page as sent, drawn over the live page) is gone once Dash has drawn the page
-    wait_until(duo, lambda: (not duo.driver.execute_script("return !!document.getElementById('first-screen')"),
-                             None), f"{path}: the live page to replace the first screen")
+    wait_until(duo, lambda: (duo.driver.execute_script(f"return {LIVE_PAGE_JS}"), None),
+               f"{path}: the live page to replace the first screen")
     if settle:
         wait_for_callbacks(duo)
