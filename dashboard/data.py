@@ -153,8 +153,9 @@ class Snapshot:
     def rows_by_area(self, metric_id: str, codes: list[str]) -> dict[str, pd.DataFrame]:
         return {c: self.rows(metric_id, c) for c in codes}
 
-    @property
+    @cached_property
     def newest_period(self) -> dt.date | None:
+        """The newest period of real (not illustrative) data: read on every page, found once per snapshot."""
         real = self.frame[~self.frame["illustrative"]]
         return None if real.empty else real["period_end"].max()
 

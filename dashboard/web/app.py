@@ -28,9 +28,9 @@ from ..exports import safe_filename
 from ..pages import about, compare as compare_page, demand as demand_page, metric as metric_page, overview
 from ..pages import meetings as meetings_page, search as search_page, spc as spc_page, topic as topic_page
 from ..pages.common import shell
-from ..routes import match_page, normalise
+from ..routes import PAGES as ROUTES, match_page, normalise
 from ..state import ViewState, parse_query
-from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics
+from ..auth.policy import EXTERNAL_ROLES, allowed_authorities, allowed_metrics, default_scope
 from ..views import (OutOfScope, UnknownArea, Viewer, compare_csv, make_context, metric_csv, scorecard,
                      scorecard_csv)
 from . import prerender, security, speed
@@ -191,12 +191,9 @@ def cached_page(mgr: DataManager, cache: PageCache, who: Viewer, pathname: str |
                      _registry_digest(snap, mgr.registry), mgr.settings.framework, mgr.settings.la_code,
                      mgr.settings.sn_model, page_cache_revision(mgr), who.role, who.staff_user, who.scope,
                      normalise(pathname), search))
-    got = cache.get(key)
-    if got is None:
-        stand_in = Viewer(name=speed.NAME_MARK, role=who.role, scope=who.scope, csrf_token=speed.TOKEN_MARK,
-                          staff_user=who.staff_user)
-        got = to_json(render(mgr, pathname, search, stand_in)).encode()
-        cache.set(key, got)
+    stand_in = Viewer(name=speed.NAME_MARK, role=who.role, scope=who.scope, csrf_token=speed.TOKEN_MARK,
+                      staff_user=who.staff_user)
+    got = cache.get_or_make(key, lambda: to_json(render(mgr, pathname, search, stand_in)).encode())
     return key, got.decode()
 
 
@@ -206,6 +203,8 @@ FIRST_SCREEN_OPEN = '<div id="first-screen" class="first-screen" inert aria-hidd
 PLOTLY_ASSETS = tuple(sorted(p.name for p in (ROOT / "assets").glob("plotly-*.min.js")))
 FIRST_SCREEN_ASSET = "first-screen.js"
 EARLY_ASSETS = r"(^|/)(plotly-[^/]*\.min\.js|first-screen\.js)$"
+#: the chunks dcc loads by a fixed name for the components the pages use (Graph, Dropdown)
+DCC_CHUNKS = ("async-graph.js", "async-dropdown.js")
 
 
 class DashboardApp(Dash):
@@ -279,6 +278,15 @@ class DashboardApp(Dash):
                 + '<script type="text/x-dash-later"', 1)
         return page
 
+    def static_urls(self) -> list[str]:
+        """Every static file a page asks for: its stylesheets and scripts, those run early and those run after
+        the first paint (the page with charts lists them all), and the dcc chunks the pages load by name."""
+        with self.server.test_request_context("/"):
+            page = self._index_page(True, Dash.index(self))
+        urls = re.findall(r'(?:src|href|data-src)="(/(?:assets|_dash-component-suites)/[^"]+)"', page)
+        chunks = [f"/_dash-component-suites/dash/dcc/{name}" for name in DCC_CHUNKS]
+        return list(dict.fromkeys(u.replace("&amp;", "&") for u in urls + chunks))
+
     def stamped_asset_url(self, name: str) -> str:
         """The asset's URL with its modification stamp, as Dash writes it (so it is cached as immutable)."""
         return f"{self.get_asset_url(name)}?m={int((ROOT / 'assets' / name).stat().st_mtime)}"
@@ -312,10 +320,12 @@ def create_app(settings: Settings | None = None) -> Dash:
     app.layout_json = layout_for_request(app, mgr, cache)
     app.first_screen_html = first_screen_for_request(mgr, app.layout_json)
     app.server.config["DASHBOARD_MANAGER"] = mgr
+    app.server.config["STATIC_URLS"] = app.static_urls
     register_callbacks(app, mgr, cache)
     register_routes(app, mgr)
     security.install_security(app, mgr, settings)  # last: it reads every callback and route
     speed.install_compression(app.server)  # after the security headers: compression changes only the body
+    app.server.wsgi_app = speed.StaticMemo(app.server.wsgi_app, security.STATIC_PATH_PREFIXES)
     # Dash registers its scripts on a worker's first request, and a second thread arriving during that
     # first request can find them missing (a 500 on /_dash-component-suites). One request now, before
     # the server takes any, closes that window.
@@ -406,8 +416,15 @@ def first_screen_for_request(mgr: DataManager, layout_json):
     return build
 
 
+#: what warm_up draws: the overview and every topic page (their views serve the metric pages too)
+WARM_PAGES = ("overview", "topic")
+
+
 def warm_up(server) -> None:
-    """Load the current data version and the default scorecard before the first visitor asks.
+    """Before the first visitor asks: load the current data version; draw the overview and every topic page
+    for a member of staff (the viewer role) and for an inspector on the authority's own link, into the page
+    cache (so the views and figures every role shares are made too); and compress every static file a page asks for, in brotli and gzip (so
+    ``speed.StaticMemo`` answers it from memory). Each worker has its own memory, so each warms itself.
 
     Called by gunicorn in each worker after it starts (gunicorn.conf.py); a failure only logs.
     """
@@ -415,13 +432,22 @@ def warm_up(server) -> None:
     if mgr is None:  # another app under the same gunicorn.conf.py (the benchmarks' static floor)
         return
     try:
-        snap = mgr.snapshot()
-        state = _state(mgr, "")
-        for external in (False, True):
-            scorecard(make_context(snap, mgr.registry, state, mgr.settings.la_code, external=external,
-                                   framework=mgr.settings.framework))
+        paths = [pattern.replace("<topic>", topic) for pattern, page in ROUTES if page in WARM_PAGES
+                 for topic in (_topics(mgr) if "<topic>" in pattern else ("",))]
+        cache = server.config["PAGE_CACHE"]
+        for who in (Viewer(name="warm-up", role="viewer", staff_user=True),
+                    Viewer(name="warm-up", role="inspector", scope=default_scope(mgr.settings))):
+            for path in paths:
+                cached_page(mgr, cache, who, path, "")
     except Exception as exc:  # noqa: BLE001 - warming is an optimisation, never a reason not to serve
-        log.warning("warm-up skipped: %s", exc)
+        log.warning("warm-up of pages skipped: %s", exc)
+    try:
+        client = server.test_client()
+        for url in server.config["STATIC_URLS"]():
+            for encoding in ("br", "gzip"):
+                client.get(url, headers={"Accept-Encoding": encoding})
+    except Exception as exc:  # noqa: BLE001
+        log.warning("warm-up of static files skipped: %s", exc)
 
 
 def register_callbacks(app: Dash, mgr: DataManager, cache: PageCache | None = None) -> None:

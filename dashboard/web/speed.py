@@ -10,6 +10,8 @@ Rules:
   compressed once per worker and kept; a fingerprinted one (``.v4_4_1m...js``, or ``/assets/x?m=...``)
   is ``Cache-Control: public, max-age=31536000, immutable``, so a warm load asks nothing for it; a
   chunk a bundle loads by a fixed name (dcc's ``async-graph.js``) is kept for an hour, then revalidated.
+  Once served, a worker answers such a file again from memory in front of Flask (``StaticMemo``): no
+  session, gate or compression work per request; static files neither read nor set the session cookie.
 - The ``dash_table`` bundle (no page uses a DataTable: tables are plain accessible HTML) is not sent.
 - A rendered page is cached as JSON under (database, data version and its stamp, registry, role,
   scope, staff or link, path, query): Redis when ``REDIS_URL`` is set, else in this process. It is
@@ -134,6 +136,73 @@ class StaticCompressor:
         return resp
 
 
+CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH", "HTTP_IF_UNMODIFIED_SINCE",
+               "HTTP_IF_RANGE", "HTTP_RANGE")
+
+
+class StaticMemo:
+    """WSGI middleware: a static file is served from memory, without Flask, once Flask has served it.
+
+    Rules: only a plain GET under ``prefixes`` (no conditional or range header) is looked up, by its path,
+    query and the encoding ``choose_encoding`` picks from its Accept-Encoding; only an answer Flask gave
+    with status 200 and the cache lifetime of a fingerprinted file or a bundle's chunk (``IMMUTABLE``,
+    ``CHUNK_MAX_AGE``) is kept, so what is kept had passed the gate (static files are public) and carries
+    the same headers, less any cookie. Whatever is not kept goes to Flask as before. A fingerprinted URL
+    names one content, and a bundle's chunk changes only with the installed package (a restart), so a kept
+    answer is never stale. Bounded: ``max_entries`` answers, least recently used dropped first."""
+
+    KEEP = (IMMUTABLE, CHUNK_MAX_AGE)
+
+    def __init__(self, app, prefixes: tuple[str, ...], max_entries: int = 256):
+        self.app, self.prefixes, self.max_entries = app, prefixes, max_entries
+        self._kept: OrderedDict[tuple, tuple[str, list, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def keeps(self, url: str, encoding: str | None) -> bool:
+        """Whether the answer to ``url`` (path and query) in ``encoding`` is kept."""
+        path, _, query = url.partition("?")
+        with self._lock:
+            return (path, query, encoding) in self._kept
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if (environ.get("REQUEST_METHOD") != "GET" or not path.startswith(self.prefixes)
+                or any(h in environ for h in CONDITIONAL)):
+            return self.app(environ, start_response)
+        key = (path, environ.get("QUERY_STRING", ""), choose_encoding(environ.get("HTTP_ACCEPT_ENCODING", "")))
+        with self._lock:
+            kept = self._kept.get(key)
+            if kept is not None:
+                self._kept.move_to_end(key)
+        if kept is not None:
+            status, headers, body = kept
+            start_response(status, list(headers))
+            return [body]
+        answer: dict = {}
+
+        def capture(status, headers, exc_info=None):
+            answer["status"], answer["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        result = self.app(environ, capture)
+        headers = answer.get("headers") or []
+        keep = (answer.get("status", "").startswith("200 ")
+                and any(k.lower() == "cache-control" and v in self.KEEP for k, v in headers))
+        if not keep:
+            return result
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        plain = [(k, v) for k, v in headers if k.lower() != "set-cookie"]
+        with self._lock:
+            self._kept[key] = (answer["status"], plain, body)
+            while len(self._kept) > self.max_entries:
+                self._kept.popitem(last=False)
+        return [body]
+
+
 def install_compression(server: Flask, static_endpoints: dict[str, str] | None = None) -> None:
     """Brotli or gzip for every compressible response; static files compressed once and kept.
 
@@ -165,6 +234,7 @@ class PageCache:
         self.shared = shared
         self._local: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
+        self._making: dict[str, threading.Lock] = {}
         self.max_entries = max_entries
 
     @staticmethod
@@ -185,6 +255,26 @@ class PageCache:
                 got = None
             if got is not None:
                 self._remember(key, got)
+        return got
+
+    def get_or_make(self, key: str, make) -> bytes:
+        """The cached value, or ``make()``'s, made once: threads asking for the same key while it is being
+        made wait for it rather than make it again (a crowd opening one page in a worker that has not drawn
+        it yet draws it once)."""
+        got = self.get(key)
+        if got is not None:
+            return got
+        with self._lock:
+            making = self._making.setdefault(key, threading.Lock())
+        try:
+            with making:
+                got = self.get(key)
+                if got is None:
+                    got = make()
+                    self.set(key, got)
+        finally:
+            with self._lock:
+                self._making.pop(key, None)
         return got
 
     def set(self, key: str, value: bytes) -> None:

@@ -233,3 +233,70 @@ def test_a_figure_in_the_first_screen_cannot_close_its_data_block():
     assert fig["data"][0]["x"] == [hostile] and fig["layout"]["title"]["text"] == hostile
     assert fig["config"] == {"responsive": True, "displaylogo": False}
     assert out.startswith('<div id="g" class="dash-graph chart" style="height: 320px"><div class="first-plot"')
+
+
+def static_urls_of(client) -> list[str]:
+    html = client.get("/", headers={"Accept-Encoding": "identity"}).get_data(as_text=True)
+    return re.findall(r'(?:src|href|data-src)="(/(?:assets|_dash-component-suites)/[^"]+)"', html)
+
+
+def test_static_files_neither_read_nor_set_the_session_cookie(client):
+    page = client.get("/topic/workforce")
+    assert page.status_code == 200 and "sg_session=" in " ".join(page.headers.getlist("Set-Cookie"))
+    for url in static_urls_of(client)[:4]:
+        resp = client.get(url, headers={"Accept-Encoding": "br"})
+        assert resp.status_code == 200, url
+        assert not resp.headers.getlist("Set-Cookie"), url  # public and cacheable: no one's cookie on it
+        assert "Cookie" not in resp.headers.get("Vary", ""), url
+
+
+def test_a_static_file_served_once_is_served_again_without_flask(dash_app, client):
+    from flask import request_started
+
+    seen = []
+
+    def started(sender, **extra):
+        seen.append(1)
+
+    url = [u for u in static_urls_of(client) if "_dash-component-suites" in u][0]
+    first = client.get(url, headers={"Accept-Encoding": "gzip"})
+    request_started.connect(started, dash_app.server)
+    try:
+        again = client.get(url, headers={"Accept-Encoding": "gzip"})
+        page = client.get("/topic/workforce")
+    finally:
+        request_started.disconnect(started, dash_app.server)
+    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert again.headers["Content-Encoding"] == "gzip" and again.headers["Cache-Control"] == speed.IMMUTABLE
+    assert again.headers["Content-Security-Policy"] == first.headers["Content-Security-Policy"]
+    assert page.status_code == 200
+    assert len(seen) == 1  # the page went through Flask (the gate); the static file did not
+
+
+def test_a_static_path_that_was_never_served_still_meets_the_gate(client):
+    assert client.get("/assets/no-such-file.js").status_code == 404
+    assert client.get("/assets/style.css?m=1\x01").status_code == 400  # control characters: refused unread
+
+
+def test_warm_up_fills_the_page_cache_and_the_static_files(web_settings, engine, monkeypatch):
+    """A new worker: after warm_up, an inspector on the authority's own link gets the overview and a topic page
+    without a render, and every static file the page lists is kept in brotli and gzip."""
+    from dashboard.web import app as web_app
+
+    fresh = web_app.create_app(web_settings)
+    web_app.warm_up(fresh.server)
+    memo = fresh.server.wsgi_app
+    urls = fresh.static_urls()
+    assert any("dash_renderer" in u for u in urls) and any("plotly-" in u for u in urls)
+    assert all(memo.keeps(u, enc) for u in urls for enc in ("br", "gzip")), [u for u in urls if not memo.keeps(u, "br")]
+    renders = []
+    real = web_app.render
+    monkeypatch.setattr(web_app, "render", lambda *a, **k: renders.append(a[1]) or real(*a, **k))
+    visitor = sign_in(fresh.server.test_client(), engine, "inspector")
+    for path in ("/", "/topic/looked_after"):
+        resp = visitor.get(path)
+        assert resp.status_code == 200 and 'id="first-screen"' in resp.get_data(as_text=True), path
+    assert renders == []
+    visitor.get("/about")
+    assert renders == ["/about"]  # the check can see a render: a page warm_up does not draw is drawn now
+    assert set(static_urls_of(visitor)) <= set(urls)

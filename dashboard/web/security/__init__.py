@@ -31,11 +31,12 @@ from . import admin, gate, headers, links, signin
 from .core import (CSRF_COOKIE, CSRF_HEADER, SAFE_METHODS, SecretKeyMissing, SecurityState, client_ip, csrf_token,
                    log, page, principal, render_page, require_role, secret_key, who)
 from .gate import callback_role_map, malformed_request, parse_callback_body, same_origin
-from .headers import STATIC_ENDPOINTS
+from .headers import STATIC_ENDPOINTS, STATIC_PATH_PREFIXES, StaticFreeSessions
 from .proxy import TrustedProxyFix
 
 __all__ = [
-    "CSRF_COOKIE", "CSRF_HEADER", "SAFE_METHODS", "STATIC_ENDPOINTS", "SecretKeyMissing", "SecurityState",
+    "CSRF_COOKIE", "CSRF_HEADER", "SAFE_METHODS", "STATIC_ENDPOINTS", "STATIC_PATH_PREFIXES", "SecretKeyMissing",
+    "SecurityState",
     "TrustedProxyFix", "callback_role_map", "client_ip", "csrf_token", "default_scope", "install_security",
     "malformed_request", "page", "parse_callback_body", "principal", "render_page", "require_role", "same_origin",
     "secret_key", "who",
@@ -79,6 +80,7 @@ def install_security(app, mgr, settings: Settings) -> None:
         SESSION_PROTECTION="basic",
     )
     server.config["SESSION_POLICY"] = policy
+    server.session_interface = StaticFreeSessions()
     if settings.trusted_proxies:
         server.wsgi_app = TrustedProxyFix(server.wsgi_app, settings.trusted_proxies)
     lm = LoginManager()

@@ -3,6 +3,7 @@ static files, framing and sniffing off, and the CSRF cookie the Dash renderer re
 from __future__ import annotations
 
 from flask import Blueprint, Response, request, session
+from flask.sessions import SecureCookieSessionInterface
 
 from .core import CSRF_COOKIE, SecurityState, csrf_token, principal
 
@@ -10,6 +11,24 @@ from .core import CSRF_COOKIE, SecurityState, csrf_token, principal
 STATIC_ENDPOINTS = frozenset({"_dash_assets.static",
                               "/_dash-component-suites/<string:package_name>/<path:fingerprinted_path>",
                               "/_favicon.ico", "favicon"})
+
+#: Where those files live: requests under these paths neither read nor set the session cookie.
+STATIC_PATH_PREFIXES = ("/_dash-component-suites/", "/assets/", "/_favicon.ico", "/favicon.ico")
+
+
+class StaticFreeSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, except that a static file's request neither reads the session cookie
+    nor sets it: the file is the same for everyone, and a public, cacheable answer carries no one's cookie."""
+
+    def open_session(self, app, request):
+        if request.path.startswith(STATIC_PATH_PREFIXES):
+            return self.session_class()
+        return super().open_session(app, request)
+
+    def save_session(self, app, session, response) -> None:
+        if request.path.startswith(STATIC_PATH_PREFIXES):
+            return  # no cookie, and no "Vary: Cookie" that would make a shared cache keep a copy per person
+        super().save_session(app, session, response)
 
 
 def content_security_policy(app) -> str:
