@@ -52,24 +52,30 @@ DRAW_TIMEOUT_S = 60.0
 def app_root() -> Path:
     """The checkout the product is served from: this one, or ``$BENCH_APP_ROOT`` (a before/after run)."""
     return Path(os.environ.get("BENCH_APP_ROOT") or ROOT)
+
+
 DRAWN_JS = """(function () {
   var expected = %d;
-  function check() {
-    if (window.__benchDrawn) { return; }
+  function drawn() {
+    if (window.__benchDrawn) { return true; }
     var h = document.getElementById('page-heading');
-    if (h && window.__benchHeading === undefined) { window.__benchHeading = performance.now(); }
-    if (h) {
-      var plots = document.querySelectorAll('.js-plotly-plot');
-      var drawn = 0;
-      for (var i = 0; i < plots.length; i++) { if (plots[i].querySelector('.main-svg')) { drawn++; } }
-      if (plots.length >= expected && drawn === plots.length) {
-        window.__benchDrawn = {t: performance.now(), charts: plots.length, heading: window.__benchHeading};
-        return;
-      }
+    if (!h) { return false; }
+    if (window.__benchHeading === undefined) { window.__benchHeading = performance.now(); }
+    var plots = document.querySelectorAll('.js-plotly-plot');
+    var n = 0;
+    for (var i = 0; i < plots.length; i++) { if (plots[i].querySelector('.main-svg')) { n++; } }
+    if (plots.length >= expected && n === plots.length) {
+      window.__benchDrawn = {t: performance.now(), charts: plots.length, heading: window.__benchHeading};
+      return true;
     }
-    setTimeout(check, 4);
+    return false;
   }
-  check();
+  // Looked at on every change to the document (at the end of the script or parsing step that made it) and every
+  // 4 ms: a timer alone is late by however long the page's next script keeps it busy, which has nothing to do
+  // with when the heading and the charts were drawn.
+  var seen = new MutationObserver(function () { if (drawn()) { seen.disconnect(); } });
+  seen.observe(document, {childList: true, subtree: true});
+  (function poll() { if (drawn()) { seen.disconnect(); } else { setTimeout(poll, 4); } })();
 })();"""
 
 ROUTER_MS_JS = """return performance.getEntriesByType('resource')

@@ -10,7 +10,10 @@ Rules:
   stylesheets, from a plain Flask app under the same gunicorn settings, with the same compression
   and caching of static files (``dashboard.web.speed``). Both HTML documents are ``no-store``.
 - Loaded: the page heading is there, as many ``.js-plotly-plot`` as the page has charts, each with
-  its ``.main-svg`` (``bench_browser.DRAWN_JS``), timed from navigation start in the page itself.
+  its ``.main-svg`` (``bench_browser.DRAWN_JS``), timed from navigation start in the page itself, looked at
+  on every change to the document (a MutationObserver) and every 4 ms, the same on both sides: a timer alone
+  was late by as long as the page's next script kept it busy (on the product, Dash starting after the
+  first paint), which is not when the page was drawn.
   For the product, also "interactive": Dash's renderer has no request pending (informational).
 - Cold: a new browser with an empty profile per sample; warm: reloads in the same browser. Each
   page and its floor are visited one after the other, round by round, so background load is shared.
