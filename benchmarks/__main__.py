@@ -34,8 +34,8 @@ REPS = {
     "cold_cycles": (2, 1),  # new data versions, each: first request + first render of each page
     "browser_reps": (3, 1),  # cold loads per page, each in a new browser
     "warm_reloads": (1, 2),  # reloads after each cold load (warm samples: browser_reps x this)
-    "page_reps": (3, 1),  # cold loads of each page and of its static copy, each in a new browser
-    "page_reloads": (5, 2),  # warm reloads after each cold load (15 warm samples a side: a warm load is 30-120 ms)
+    "page_reps": (5, 1),  # cold loads of each page and of its static copy, each in a new browser
+    "page_reloads": (4, 2),  # warm reloads after each cold load (20 warm samples a side: a warm load is 20-250 ms)
     "fifty_cycles": (2, 1),  # times each of the fifty opens the four pages
     "single_rounds": (3, 2),  # one person alone, before and after the crowd (each: the four pages)
     "pack_rounds": (3, 1),  # meeting packs built (PDF and XLSX), each beside its floor
