@@ -17,8 +17,8 @@ Rules:
   For the product, also "interactive": Dash's renderer has no request pending (informational).
 - Cold: a new browser with an empty profile per sample; warm: reloads in the same browser, each from a
   settled page (the product's renderer idle; a reload in the middle of Dash starting left its requests
-  in flight on the server, which the static page never has) and 0.3 s at rest on both sides. Each page and its floor are visited one
-  after the other, round by round, so background load is shared.
+  in flight on the server, which the static page never has) and 0.3 s at rest on both sides. Each page
+  and its floor are visited one after the other, round by round, so background load is shared.
 - Budgets (issue 12): warm <= 1.3 x floor warm, cold <= 1.5 x floor cold, bytes moved on a cold load
   (document and every resource, as the browser's Resource Timing counts them) <= 1 MB.
 """

@@ -429,8 +429,9 @@ WARM_PAGES = ("overview", "topic")
 def warm_up(server) -> None:
     """Before the first visitor asks: load the current data version; draw the overview and every topic page
     for a member of staff (the viewer role) and for an inspector on the authority's own link, into the page
-    cache (so the views and figures every role shares are made too); and compress every static file a page asks for, in brotli and gzip (so
-    ``speed.StaticMemo`` answers it from memory). Each worker has its own memory, so each warms itself.
+    cache (so the views and figures every role shares are made too); and compress every static file a page
+    asks for, in brotli and gzip (so ``speed.StaticMemo`` answers it from memory). Each worker has its own
+    memory, so each warms itself.
 
     Called by gunicorn in each worker after it starts (gunicorn.conf.py); a failure only logs.
     """
