@@ -16,6 +16,7 @@ import re
 import brotli
 import pytest
 
+from dashboard.config import ROOT
 from dashboard.web import speed
 from tests.helpers import by_id, render_page, sign_in, text_of
 
@@ -281,12 +282,22 @@ def test_a_static_path_that_was_never_served_still_meets_the_gate(client):
 
 
 def test_warm_up_fills_the_page_cache_and_the_static_files(web_settings, engine, monkeypatch):
-    """A new worker: after warm_up, an inspector on the authority's own link gets the overview and a topic page
+    """A new worker (gunicorn.conf.py's hook): after warm_up, an inspector on the authority's own link gets the overview and a topic page
     without a render, and every static file the page lists is kept in brotli and gzip."""
     from dashboard.web import app as web_app
 
+    import gc
+    import runpy
+    from types import SimpleNamespace
+
     fresh = web_app.create_app(web_settings)
-    web_app.warm_up(fresh.server)
+    hooks = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    frozen = gc.get_freeze_count()
+    try:
+        hooks["post_worker_init"](SimpleNamespace(wsgi=fresh.server))  # as gunicorn calls it in each worker
+        assert gc.get_freeze_count() > frozen  # what the worker loaded is out of the collector's way
+    finally:
+        gc.unfreeze()
     memo = fresh.server.wsgi_app
     urls = fresh.static_urls()
     assert any("dash_renderer" in u for u in urls) and any("plotly-" in u for u in urls)
