@@ -8,6 +8,7 @@ and pages never touch the database themselves.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import hashlib
 import logging
 import threading
@@ -277,6 +278,15 @@ def _load(engine: Engine, version_id: int) -> Snapshot:
                     neighbours=neighbours, sources=sources, flags=flags, targets=targets)
 
 
+def release_frozen() -> None:
+    """A worker froze what it had loaded out of the cyclic collector's way (gunicorn.conf.py); a data version
+    it drops may sit in reference cycles among those frozen objects, which are never collected. So: let the
+    collector have everything, collect, and freeze what is left (the new version) again."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 @dataclass
 class DataManager:
     settings: Settings
@@ -303,9 +313,12 @@ class DataManager:
                 if snap is None:
                     snap = self._shared_get(version, stamp) or self._shared_put(version, stamp,
                                                                                   _load(self.engine, version))
-                    for old in [k for k in _cache if k[0] == key[0]]:
+                    dropped = [k for k in _cache if k[0] == key[0]]
+                    for old in dropped:
                         del _cache[old]
                     _cache[key] = snap
+                    if dropped and gc.get_freeze_count():
+                        release_frozen()
         return snap
 
     # -- the cache shared between workers (Redis when REDIS_URL is set) ------------------------

@@ -158,3 +158,27 @@ def test_two_imports_at_the_same_moment_lose_nothing(any_db, registry, monkeypat
     for name in accepted:
         assert wanted[name] in cells, f"{name} was accepted as data version {accepted[name]} but its row is not " \
                                       f"in the current import layer (version {max_version(eng)})"
+
+
+def test_a_worker_that_froze_its_objects_releases_a_dropped_version(any_db, registry):
+    """gunicorn.conf.py freezes a warm worker's objects; when a new data version replaces the old one, the old one
+    may sit in frozen reference cycles, so the freeze is lifted, the old version collected, and the rest frozen again."""
+    import gc
+    import weakref
+
+    manager = DataManager(any_db.settings)
+    before = manager.snapshot()
+    gone = weakref.ref(before)
+    before._memo[("test", "cycle")] = {"snapshot": before}  # a reference cycle through the old version
+    gc.collect()
+    gc.freeze()
+    try:
+        del before
+        data, _ = training_return(range(2018, 2019))
+        import_return(manager.engine, registry, data, "training_2018.csv", user="analyst-a")
+        after = manager.snapshot()
+        assert gone() is None  # the old version, cycle and all, is gone
+        assert gc.get_freeze_count() > 0  # and what is left is frozen again
+        assert after.version_id != 0
+    finally:
+        gc.unfreeze()
