@@ -11,7 +11,7 @@ from urllib.parse import urljoin
 import pytest
 from dash.testing.application_runners import ThreadedRunner
 from dash.testing.composite import DashComposite
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.helpers import LIVE_PAGE_JS, browser_sign_in
@@ -103,7 +103,8 @@ def console_errors(duo: DashComposite) -> list[dict]:
 
 def wait_until(duo: DashComposite, probe, describe: str, timeout: float = WAIT):
     """Poll ``probe()``, which returns ``(done, value)``, until done; return the value or fail
-    with the last value seen."""
+    with the last value seen. An element the page replaced while the probe read it (stale) is "not yet":
+    the probe runs again."""
     last = {}
 
     def check(_driver):
@@ -111,7 +112,7 @@ def wait_until(duo: DashComposite, probe, describe: str, timeout: float = WAIT):
         return done
 
     try:
-        WebDriverWait(duo.driver, timeout).until(check)
+        WebDriverWait(duo.driver, timeout, ignored_exceptions=(StaleElementReferenceException,)).until(check)
     except TimeoutException:
         pytest.fail(f"timed out waiting for {describe}; last seen: {last.get('value')!r}")
     return last["value"]
