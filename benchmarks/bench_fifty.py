@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from dashboard.web.security import STATIC_PATH_PREFIXES
+
 from .bench_browser import DRAWN_JS, Server, app_root, _wait_drawn
 from .core import Row, median
 from .instance import FIFTY_PAGES, Instance
@@ -39,7 +41,8 @@ SECTION = "fifty people at once (gunicorn 2 workers, replayed browser requests, 
 BUDGET_RATIO = 5.0
 USERS = 50
 THINK_S = 2.0
-STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/favicon.ico", "/_favicon.ico")
+#: static files, as the product names them: the same for everyone, kept by the browser after the first page
+STATIC_PREFIXES = STATIC_PATH_PREFIXES
 DROP_HEADERS = {"cookie", "x-csrftoken", "host", "content-length", "connection"}
 
 
